@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests, the black-box API suite on SQLite and PostgreSQL, and the
+# official-SDK compatibility suites. PostgreSQL is expected at TEST_POSTGRES_URL
+# (default postgres://postgres@127.0.0.1:5432/test); each test creates and drops its own database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+echo "== Rust suites (unit, API on SQLite + PostgreSQL, Rust SDK) =="
+cargo test --all-targets --no-fail-fast
+
+if [ -x tests/browser/run.sh ]; then
+  echo "== Browser suite (@ory/client in headless Chromium) =="
+  tests/browser/run.sh
+fi

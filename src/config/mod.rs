@@ -1,0 +1,203 @@
+//! The Kratos-compatible configuration: files (YAML or JSON) merged in order, then environment
+//! overrides by Kratos's convention, then checked key by key against Kratos's own config schema,
+//! then read into the typed [`Config`].
+
+pub mod layering;
+mod model;
+
+pub use model::*;
+
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// The JSON schema of Ostiary's own extension keys (`ostiary:`), used for environment overrides
+/// (`OSTIARY_SESSION_SLIDING=true`) and unknown-key checks just like Kratos's keys.
+pub const EXTENSION_SCHEMA: &str = include_str!("ostiary.schema.json");
+
+/// Kratos keys Ostiary reads. Everything else Kratos knows is accepted with one warning line.
+pub const IMPLEMENTED: &[&str] = &[
+    "version",
+    "dsn",
+    "dev",
+    "serve.public.host",
+    "serve.public.port",
+    "serve.public.base_url",
+    "serve.public.cors",
+    "serve.admin.host",
+    "serve.admin.port",
+    "serve.admin.base_url",
+    "selfservice.default_browser_return_url",
+    "selfservice.allowed_return_urls",
+    "selfservice.methods.password",
+    "selfservice.methods.profile",
+    "selfservice.flows.error.ui_url",
+    "selfservice.flows.login.ui_url",
+    "selfservice.flows.login.lifespan",
+    "selfservice.flows.login.after.default_browser_return_url",
+    "selfservice.flows.login.after.password.default_browser_return_url",
+    "selfservice.flows.registration.enabled",
+    "selfservice.flows.registration.ui_url",
+    "selfservice.flows.registration.lifespan",
+    "selfservice.flows.registration.after.default_browser_return_url",
+    "selfservice.flows.registration.after.password.default_browser_return_url",
+    "selfservice.flows.registration.after.password.hooks",
+    "selfservice.flows.registration.after.hooks",
+    "selfservice.flows.logout.after.default_browser_return_url",
+    "session.lifespan",
+    "session.earliest_possible_extend",
+    "session.cookie",
+    "session.whoami.required_aal",
+    "cookies",
+    "secrets.default",
+    "secrets.cookie",
+    "hashers",
+    "identity",
+    "feature_flags.faster_session_extend",
+    "feature_flags.cacheable_sessions",
+    "feature_flags.cacheable_sessions_max_age",
+    "log",
+    "ostiary",
+];
+
+/// What loading produced: the typed config and the one warning line (if any) about Kratos keys
+/// that are accepted but not acted on.
+pub struct Loaded {
+    pub config: Config,
+    pub unimplemented: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Layering(#[from] layering::ConfigError),
+    #[error("config key {path}: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+impl Config {
+    /// Read the files, apply the environment and `--dev`, and check every key.
+    pub fn load(
+        files: &[PathBuf],
+        dev: bool,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, LoadError> {
+        let mut raw = if files.is_empty() {
+            Value::Object(Default::default())
+        } else {
+            layering::load_files(files)?
+        };
+        let extension: Value =
+            serde_json::from_str(EXTENSION_SCHEMA).expect("the extension schema is valid JSON");
+        layering::apply_env(&mut raw, env, &extension)?;
+        if dev {
+            if let Value::Object(map) = &mut raw {
+                map.insert("dev".into(), Value::Bool(true));
+            }
+        }
+        let unimplemented = layering::check_keys(&raw, &extension, IMPLEMENTED)?;
+        layering::check_types(&raw)?;
+        Self::from_value(raw).map(|config| Loaded {
+            config,
+            unimplemented,
+        })
+    }
+
+    /// Build the typed config from an already-layered JSON value (tests use this directly).
+    pub fn from_value(raw: Value) -> Result<Config, LoadError> {
+        let config: Config = serde_path_to_error(raw)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), LoadError> {
+        let invalid = |path: &str, reason: String| LoadError::Invalid {
+            path: path.into(),
+            reason,
+        };
+        if let Some(dsn) = &self.dsn {
+            crate::persistence::DsnKind::parse(dsn).map_err(|e| invalid("dsn", e))?;
+        }
+        for (path, url) in [
+            ("serve.public.base_url", &self.serve.public.base_url),
+            ("serve.admin.base_url", &self.serve.admin.base_url),
+            (
+                "selfservice.default_browser_return_url",
+                &self.selfservice.default_browser_return_url,
+            ),
+        ] {
+            if let Some(url) = url {
+                url::Url::parse(url)
+                    .map_err(|e| invalid(path, format!("{url:?} is not a URL: {e}")))?;
+            }
+        }
+        if !self.dev && self.selfservice.default_browser_return_url.is_none() {
+            return Err(invalid(
+                "selfservice.default_browser_return_url",
+                "is required (or run with --dev)".into(),
+            ));
+        }
+        match self.hashers.algorithm.as_str() {
+            "bcrypt" | "argon2" => {}
+            other => {
+                return Err(invalid(
+                    "hashers.algorithm",
+                    format!("must be \"argon2\" or \"bcrypt\", got {other:?}"),
+                ))
+            }
+        }
+        if !(4..=31).contains(&self.hashers.bcrypt.cost) {
+            return Err(invalid(
+                "hashers.bcrypt.cost",
+                "must be between 4 and 31".into(),
+            ));
+        }
+        match self.session.whoami.required_aal.as_str() {
+            "aal1" | "highest_available" => {}
+            other => {
+                return Err(invalid(
+                    "session.whoami.required_aal",
+                    format!("must be \"aal1\" or \"highest_available\", got {other:?}"),
+                ))
+            }
+        }
+        if self.session.lifespan.0 <= chrono::Duration::zero() {
+            return Err(invalid("session.lifespan", "must be positive".into()));
+        }
+        for (i, secret) in self
+            .secrets
+            .default
+            .iter()
+            .chain(&self.secrets.cookie)
+            .enumerate()
+        {
+            if secret.len() < 16 {
+                return Err(invalid(
+                    "secrets",
+                    format!("secret #{i} must be at least 16 characters long"),
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, s) in self.identity.schemas.iter().enumerate() {
+            if !seen.insert(&s.id) {
+                return Err(invalid(
+                    &format!("identity.schemas.{i}.id"),
+                    format!("duplicate schema id {:?}", s.id),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_dev(&self) -> bool {
+        self.dev
+    }
+}
+
+/// Deserialize, naming the key path of the first value of the wrong type.
+fn serde_path_to_error(raw: Value) -> Result<Config, LoadError> {
+    serde_path_to_error::deserialize(raw).map_err(|e| LoadError::Invalid {
+        path: e.path().to_string(),
+        reason: e.inner().to_string(),
+    })
+}

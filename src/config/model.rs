@@ -1,0 +1,471 @@
+//! The typed configuration: every key Ostiary reads, with Kratos's defaults.
+//! Unknown-key detection and environment overrides happen on the raw JSON before this is built.
+
+use crate::time::parse_duration;
+use chrono::Duration;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// A Go-style duration from the config (`1h`, `30m`, `500ms`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GoDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for GoDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        match &v {
+            Value::String(s) => parse_duration(s)
+                .map(GoDuration)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid duration {s:?}"))),
+            Value::Number(n) => n
+                .as_i64()
+                .map(|ns| GoDuration(Duration::nanoseconds(ns)))
+                .ok_or_else(|| serde::de::Error::custom("invalid duration")),
+            _ => Err(serde::de::Error::custom(
+                "a duration must be a string like \"1h\"",
+            )),
+        }
+    }
+}
+
+/// A byte size such as `128MB` (1024-based, as Kratos's argon2 memory key).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        match &v {
+            Value::Number(n) => n
+                .as_u64()
+                .map(ByteSize)
+                .ok_or_else(|| serde::de::Error::custom("invalid byte size")),
+            Value::String(s) => parse_bytes(s)
+                .map(ByteSize)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid byte size {s:?}"))),
+            _ => Err(serde::de::Error::custom("invalid byte size")),
+        }
+    }
+}
+
+fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let number: f64 = s[..split].parse().ok()?;
+    let unit = s[split..].trim().to_ascii_uppercase();
+    let scale: u64 = match unit.as_str() {
+        "" | "B" => 1,
+        "KB" | "K" | "KIB" => 1 << 10,
+        "MB" | "M" | "MIB" => 1 << 20,
+        "GB" | "G" | "GIB" => 1 << 30,
+        "TB" | "T" | "TIB" => 1 << 40,
+        _ => return None,
+    };
+    Some((number * scale as f64) as u64)
+}
+
+/// A flag the Kratos schema types as a string (`"true"`) but that is read as a boolean.
+fn flex_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(None),
+            "true" | "1" | "t" | "yes" => Ok(Some(true)),
+            "false" | "0" | "f" | "no" => Ok(Some(false)),
+            other => Err(serde::de::Error::custom(format!(
+                "{other:?} is not a boolean"
+            ))),
+        },
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "{other} is not a boolean"
+        ))),
+    }
+}
+
+fn d(h: i64) -> GoDuration {
+    GoDuration(Duration::hours(h))
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Config {
+    pub dsn: Option<String>,
+    pub dev: bool,
+    pub serve: Serve,
+    pub selfservice: SelfService,
+    pub session: SessionConfig,
+    pub cookies: Cookies,
+    pub secrets: Secrets,
+    pub hashers: Hashers,
+    pub identity: IdentityConfig,
+    pub feature_flags: FeatureFlags,
+    pub courier: Value,
+    pub ostiary: Ostiary,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Serve {
+    pub public: Listener,
+    pub admin: Listener,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Listener {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub base_url: Option<String>,
+    pub cors: Cors,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Cors {
+    pub enabled: bool,
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub exposed_headers: Vec<String>,
+    pub allow_credentials: bool,
+    pub max_age: u64,
+    pub debug: bool,
+}
+
+impl Default for Cors {
+    fn default() -> Self {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();
+        Self {
+            enabled: false,
+            allowed_origins: s(&["*"]),
+            allowed_methods: s(&["POST", "GET", "PUT", "PATCH", "DELETE"]),
+            allowed_headers: s(&[
+                "Authorization",
+                "Content-Type",
+                "Max-Age",
+                "X-Session-Token",
+                "X-XSRF-TOKEN",
+                "X-CSRF-TOKEN",
+                "X-Requested-With",
+                "Cookie",
+            ]),
+            exposed_headers: s(&["Content-Type", "Set-Cookie"]),
+            allow_credentials: true,
+            max_age: 0,
+            debug: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct SelfService {
+    pub default_browser_return_url: Option<String>,
+    pub allowed_return_urls: Vec<String>,
+    pub methods: Methods,
+    pub flows: Flows,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Methods {
+    pub password: PasswordMethod,
+    pub profile: MethodToggle,
+    pub link: MethodWithLifespan,
+    pub code: MethodWithLifespan,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct MethodToggle {
+    pub enabled: bool,
+}
+
+impl Default for MethodToggle {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct MethodWithLifespan {
+    pub enabled: Option<bool>,
+    pub config: Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PasswordMethod {
+    pub enabled: bool,
+    pub config: PasswordPolicy,
+}
+
+impl Default for PasswordMethod {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            config: PasswordPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PasswordPolicy {
+    pub min_password_length: usize,
+    pub identifier_similarity_check_enabled: bool,
+    pub haveibeenpwned_enabled: bool,
+    pub haveibeenpwned_host: String,
+    pub max_breaches: u64,
+    pub ignore_network_errors: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_password_length: 8,
+            identifier_similarity_check_enabled: true,
+            haveibeenpwned_enabled: true,
+            haveibeenpwned_host: "api.pwnedpasswords.com".into(),
+            max_breaches: 0,
+            ignore_network_errors: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Flows {
+    pub error: UiFlow,
+    pub login: Flow,
+    pub registration: Flow,
+    pub settings: Flow,
+    pub recovery: Flow,
+    pub verification: Flow,
+    pub logout: LogoutFlow,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct UiFlow {
+    pub ui_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Flow {
+    pub enabled: Option<bool>,
+    pub ui_url: Option<String>,
+    pub lifespan: Option<GoDuration>,
+    /// `after` holds `default_browser_return_url`, `hooks`, and per-method overrides.
+    pub after: Value,
+    pub before: Value,
+    #[serde(rename = "use")]
+    pub use_method: Option<String>,
+    pub privileged_session_max_age: Option<GoDuration>,
+    pub required_aal: Option<String>,
+    pub notify_unknown_recipients: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct LogoutFlow {
+    pub after: LogoutAfter,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct LogoutAfter {
+    pub default_browser_return_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    pub lifespan: GoDuration,
+    pub earliest_possible_extend: Option<GoDuration>,
+    pub cookie: SessionCookie,
+    pub whoami: Whoami,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            lifespan: d(24),
+            earliest_possible_extend: None,
+            cookie: SessionCookie::default(),
+            whoami: Whoami::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SessionCookie {
+    pub name: String,
+    pub domain: Option<String>,
+    pub path: Option<String>,
+    pub same_site: Option<String>,
+    #[serde(deserialize_with = "flex_bool")]
+    pub secure: Option<bool>,
+    pub persistent: bool,
+}
+
+impl Default for SessionCookie {
+    fn default() -> Self {
+        Self {
+            name: "ory_kratos_session".into(),
+            domain: None,
+            path: None,
+            same_site: None,
+            secure: None,
+            persistent: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Whoami {
+    pub required_aal: String,
+}
+
+impl Default for Whoami {
+    fn default() -> Self {
+        Self {
+            required_aal: "highest_available".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Cookies {
+    pub domain: Option<String>,
+    pub path: Option<String>,
+    pub same_site: Option<String>,
+    #[serde(deserialize_with = "flex_bool")]
+    pub secure: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Secrets {
+    pub default: Vec<String>,
+    pub cookie: Vec<String>,
+    pub cipher: Vec<String>,
+    pub pagination: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Hashers {
+    pub algorithm: String,
+    pub bcrypt: Bcrypt,
+    pub argon2: Argon2,
+}
+
+impl Default for Hashers {
+    fn default() -> Self {
+        Self {
+            algorithm: "bcrypt".into(),
+            bcrypt: Bcrypt::default(),
+            argon2: Argon2::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Bcrypt {
+    pub cost: u32,
+}
+
+impl Default for Bcrypt {
+    fn default() -> Self {
+        Self { cost: 12 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Argon2 {
+    pub memory: ByteSize,
+    pub iterations: u32,
+    pub parallelism: Option<u32>,
+    pub salt_length: u32,
+    pub key_length: u32,
+}
+
+impl Default for Argon2 {
+    fn default() -> Self {
+        Self {
+            memory: ByteSize(128 << 20),
+            iterations: 1,
+            parallelism: None,
+            salt_length: 16,
+            key_length: 32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct IdentityConfig {
+    pub default_schema_id: String,
+    pub schemas: Vec<SchemaRef>,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            default_schema_id: "default".into(),
+            schemas: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchemaRef {
+    pub id: String,
+    pub url: String,
+    #[serde(default)]
+    pub selfservice_selectable: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct FeatureFlags {
+    pub cacheable_sessions: bool,
+    pub cacheable_sessions_max_age: Option<GoDuration>,
+    pub faster_session_extend: bool,
+}
+
+/// Ostiary's own extensions, all under the top-level `ostiary:` key.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Ostiary {
+    pub session: OstiarySession,
+    pub hashing: OstiaryHashing,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct OstiarySession {
+    /// Extend a session that is used within the last part of its lifespan (off by default:
+    /// Kratos never extends implicitly).
+    pub sliding: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct OstiaryHashing {
+    /// Most password hash computations at once (default: the number of cores).
+    pub max_concurrent: Option<usize>,
+    /// Cap on argon2 memory × concurrent verifications (default 1GB).
+    pub memory_budget: Option<ByteSize>,
+}

@@ -1,0 +1,690 @@
+//! Admin identity API handlers: list, create, get, get by external id, update (PUT), patch (JSON
+//! Patch), batch create, delete, and delete credentials.
+
+use super::error::json_response;
+use super::extract::{parse_uuid, KJson};
+use super::pagination::{self, Keyset};
+use crate::error::{ApiError, Error, Result};
+use crate::identity::manager::{self, normalize_address};
+use crate::identity::wire::{identity_json, View};
+use crate::identity::{
+    normalize_identifier, Credential, Identity, RecoveryAddress, State, VerifiableAddress,
+    CREDENTIAL_TYPES,
+};
+use crate::persistence::identity::IdentityQuery;
+use crate::registry::Registry;
+use axum::extract::{Path, RawQuery, State as AxState};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIdentityBody {
+    pub schema_id: Option<String>,
+    pub traits: Option<Value>,
+    pub state: Option<String>,
+    pub metadata_public: Option<Value>,
+    pub metadata_admin: Option<Value>,
+    pub external_id: Option<String>,
+    pub organization_id: Option<Uuid>,
+    pub verifiable_addresses: Option<Vec<AddressBody>>,
+    pub recovery_addresses: Option<Vec<AddressBody>>,
+    pub credentials: Option<CredentialsBody>,
+}
+
+#[derive(Deserialize, Clone)]
+pub struct AddressBody {
+    pub value: String,
+    pub via: String,
+    #[serde(default)]
+    pub verified: bool,
+    pub status: Option<String>,
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsBody {
+    pub password: Option<PasswordImport>,
+    pub oidc: Option<Value>,
+    pub saml: Option<Value>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordImport {
+    pub config: Option<PasswordImportConfig>,
+}
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordImportConfig {
+    pub password: Option<String>,
+    pub hashed_password: Option<String>,
+    pub use_password_migration_hook: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateIdentityBody {
+    pub schema_id: Option<String>,
+    pub traits: Option<Value>,
+    pub state: Option<String>,
+    pub metadata_public: Option<Value>,
+    pub metadata_admin: Option<Value>,
+    pub external_id: Option<String>,
+    pub credentials: Option<CredentialsBody>,
+}
+
+fn parse_state(s: Option<&str>) -> Result<Option<State>> {
+    match s {
+        None => Ok(None),
+        Some(s) => State::parse(s).map(Some).ok_or_else(|| {
+            Error::bad_request(format!(
+                "The identity state {s:?} is invalid; use \"active\" or \"inactive\"."
+            ))
+        }),
+    }
+}
+
+fn admin_view(r: &Registry, i: &Identity, include: &[String]) -> Value {
+    identity_json(
+        i,
+        &r.public_base,
+        View::Admin {
+            include_credential: include,
+        },
+    )
+}
+
+/// Turn an import body into a password credential (hashing a plaintext password off the runtime).
+async fn password_credential(
+    r: &Registry,
+    import: &PasswordImport,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Credential>> {
+    let cfg = import.config.clone().unwrap_or_default();
+    let config = if let Some(hash) = cfg.hashed_password.filter(|h| !h.is_empty()) {
+        if !crate::hash::is_importable(&hash) {
+            return Err(Error::bad_request(
+                "The imported password does not match any known hash format. For more information see https://www.ory.sh/dr/2",
+            ));
+        }
+        json!({ "hashed_password": hash })
+    } else if let Some(password) = cfg.password.filter(|p| !p.is_empty()) {
+        let hash = r.hasher.hash(password).await.map_err(|e| match e {
+            crate::hash::HashError::PasswordTooLong { max } => Error::bad_request(format!(
+                "The password must be at most {max} characters long."
+            )),
+            other => Error::internal(format!("hashing failed: {other}")),
+        })?;
+        json!({ "hashed_password": hash })
+    } else if cfg.use_password_migration_hook == Some(true) {
+        json!({ "use_password_migration_hook": true })
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Credential {
+        kind: "password".into(),
+        identifiers: Vec::new(),
+        config,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    }))
+}
+
+fn addresses_from_body(
+    identity: &mut Identity,
+    body: &CreateIdentityBody,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    if let Some(list) = &body.verifiable_addresses {
+        identity.verifiable_addresses = list
+            .iter()
+            .map(|a| VerifiableAddress {
+                id: Uuid::new_v4(),
+                value: normalize_address(&a.via, &a.value),
+                verified: a.verified,
+                via: a.via.clone(),
+                status: a
+                    .status
+                    .clone()
+                    .unwrap_or_else(|| if a.verified { "completed" } else { "pending" }.into()),
+                verified_at: a.verified_at.or(a.verified.then_some(now)),
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+    }
+    if let Some(list) = &body.recovery_addresses {
+        identity.recovery_addresses = list
+            .iter()
+            .map(|a| RecoveryAddress {
+                id: Uuid::new_v4(),
+                value: normalize_address(&a.via, &a.value),
+                via: a.via.clone(),
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+    }
+}
+
+/// Build, validate and store a new identity from a create body.
+pub async fn create_from_body(r: &Registry, body: CreateIdentityBody) -> Result<Identity> {
+    let now = r.clock.now();
+    let schema_id = body
+        .schema_id
+        .clone()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::bad_request("schema_id is required"))?;
+    let traits = body
+        .traits
+        .clone()
+        .ok_or_else(|| Error::bad_request("traits are required"))?;
+    let mut identity = Identity::new(&schema_id, traits, now);
+    if let Some(state) = parse_state(body.state.as_deref())? {
+        identity.state = state;
+    }
+    identity.metadata_public = body.metadata_public.clone().filter(|v| !v.is_null());
+    identity.metadata_admin = body.metadata_admin.clone().filter(|v| !v.is_null());
+    identity.external_id = body.external_id.clone().filter(|e| !e.is_empty());
+    identity.organization_id = body.organization_id;
+    addresses_from_body(&mut identity, &body, now);
+    if let Some(creds) = &body.credentials {
+        if let Some(pw) = &creds.password {
+            if let Some(c) = password_credential(r, pw, now).await? {
+                identity.credentials.insert("password".into(), c);
+            }
+        }
+        if creds.oidc.is_some() || creds.saml.is_some() {
+            return Err(Error::bad_request(
+                "Importing oidc or saml credentials is not supported by this server yet.",
+            ));
+        }
+    }
+    manager::prepare(&r.schemas, &mut identity, now)?;
+    r.persister.create_identity(&identity).await?;
+    Ok(identity)
+}
+
+/// Parse `include_credential` values, refusing unknown credential types.
+fn include_credentials(pairs: &[(String, String)]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        if k == "include_credential" {
+            if !CREDENTIAL_TYPES.contains(&v.as_str()) {
+                return Err(Error::bad_request(format!(
+                    "The credential type {v:?} is not valid."
+                )));
+            }
+            out.push(v.clone());
+        }
+    }
+    Ok(out)
+}
+
+pub fn query_pairs(raw: &Option<String>) -> Vec<(String, String)> {
+    raw.as_deref()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `GET /admin/identities`
+pub async fn list_identities(
+    AxState(r): AxState<Registry>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
+    let pairs = query_pairs(&raw);
+    let include = include_credentials(&pairs)?;
+    let ids: Vec<Uuid> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| parse_uuid(v))
+        .collect::<Result<_>>()?;
+    if ids.len() > 500 {
+        return Err(Error::bad_request(
+            "You can only request up to 500 identities by id.",
+        ));
+    }
+    let identifier = first(&pairs, "credentials_identifier").filter(|s| !s.is_empty());
+    let similar = first(&pairs, "preview_credentials_identifier_similar").filter(|s| !s.is_empty());
+    let organization = first(&pairs, "organization_id")
+        .filter(|s| !s.is_empty())
+        .map(parse_uuid)
+        .transpose()?;
+    let filters = [
+        !ids.is_empty(),
+        identifier.is_some(),
+        similar.is_some(),
+        organization.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if filters > 1 {
+        return Err(Error::bad_request(
+            "You cannot combine multiple filters in this API",
+        ));
+    }
+    let mut q = IdentityQuery {
+        ids,
+        organization_id: organization,
+        with_credentials: true,
+        ..Default::default()
+    };
+    if let Some(idf) = identifier {
+        let normalized = normalize_identifier("password", idf);
+        q.credentials_identifier = vec![idf.to_string()];
+        if normalized != idf {
+            q.credentials_identifier.push(normalized);
+        }
+    }
+    if let Some(prefix) = similar {
+        q.identifier_prefix = Some(normalize_identifier("password", prefix));
+    }
+    let legacy_page = first(&pairs, "page").is_some()
+        && first(&pairs, "page_token").is_none()
+        && first(&pairs, "page_size").is_none();
+    let base = format!("{}/admin/identities", r.admin_base);
+    if legacy_page {
+        let page: i64 = first(&pairs, "page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+            .max(0);
+        let per_page: i64 = first(&pairs, "per_page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(250)
+            .clamp(1, 500);
+        if page * per_page > 1000 {
+            return Err(Error::bad_request(
+                "Legacy pagination is limited to the first 1000 identities; use page_token instead.",
+            ));
+        }
+        q.limit = per_page;
+        q.offset = Some(page * per_page);
+        let list = r.persister.list_identities(&q).await?;
+        let total = r.persister.count_identities().await?;
+        let body: Vec<Value> = list.iter().map(|i| admin_view(&r, i, &include)).collect();
+        let mut res = json_response(StatusCode::OK, &Value::Array(body));
+        let link = pagination::page_link(&base, &pairs, page, per_page, total);
+        let h = res.headers_mut();
+        h.insert("x-total-count", HeaderValue::from(total));
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            h.insert("link", v);
+        }
+        return Ok(res);
+    }
+    let size_key = if first(&pairs, "page_size").is_some() {
+        "page_size"
+    } else {
+        "per_page"
+    };
+    let keyset = Keyset::parse(
+        first(&pairs, size_key),
+        first(&pairs, "page_token"),
+        250,
+        500,
+    )?;
+    q.limit = keyset.size + 1;
+    q.after_id = keyset
+        .token
+        .as_deref()
+        .map(|t| Uuid::parse_str(t).map_err(|_| pagination::invalid_token()))
+        .transpose()?;
+    let mut list = r.persister.list_identities(&q).await?;
+    let has_more = list.len() as i64 > keyset.size;
+    list.truncate(keyset.size as usize);
+    let next = has_more
+        .then(|| list.last().map(|i| i.id.to_string()))
+        .flatten();
+    let body: Vec<Value> = list.iter().map(|i| admin_view(&r, i, &include)).collect();
+    let mut res = json_response(StatusCode::OK, &Value::Array(body));
+    let link = pagination::keyset_link(&base, &pairs, keyset.size, next.as_deref());
+    if let Ok(v) = HeaderValue::from_str(&link) {
+        res.headers_mut().insert("link", v);
+    }
+    Ok(res)
+}
+
+/// `POST /admin/identities`
+pub async fn create_identity(
+    AxState(r): AxState<Registry>,
+    KJson(body): KJson<CreateIdentityBody>,
+) -> Result<Response> {
+    let identity = create_from_body(&r, body).await?;
+    let mut res = json_response(StatusCode::CREATED, &admin_view(&r, &identity, &[]));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{}/admin/identities/{}",
+        r.admin_base, identity.id
+    )) {
+        res.headers_mut().insert("location", v);
+    }
+    Ok(res)
+}
+
+/// `GET /admin/identities/{id}`
+pub async fn get_identity(
+    AxState(r): AxState<Registry>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
+    let id = parse_uuid(&id)?;
+    let include = include_credentials(&query_pairs(&raw))?;
+    let identity = r
+        .persister
+        .get_identity(id, true)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &admin_view(&r, &identity, &include),
+    ))
+}
+
+/// `GET /admin/identities/by/external/{externalID}`
+pub async fn get_identity_by_external_id(
+    AxState(r): AxState<Registry>,
+    Path(external_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
+    let include = include_credentials(&query_pairs(&raw))?;
+    let identity = r
+        .persister
+        .get_identity_by_external_id(&external_id, true)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &admin_view(&r, &identity, &include),
+    ))
+}
+
+/// `PUT /admin/identities/{id}`: full replacement of traits and metadata.
+pub async fn update_identity(
+    AxState(r): AxState<Registry>,
+    Path(id): Path<String>,
+    KJson(body): KJson<UpdateIdentityBody>,
+) -> Result<Response> {
+    let id = parse_uuid(&id)?;
+    let mut identity = r
+        .persister
+        .get_identity(id, true)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    let now = r.clock.now();
+    if let Some(schema_id) = body.schema_id.filter(|s| !s.is_empty()) {
+        identity.schema_id = schema_id;
+    }
+    if let Some(state) = parse_state(body.state.as_deref())? {
+        if state != identity.state {
+            identity.state = state;
+            identity.state_changed_at = Some(now);
+        }
+    }
+    identity.traits = body
+        .traits
+        .ok_or_else(|| Error::bad_request("traits are required"))?;
+    identity.metadata_public = body.metadata_public.filter(|v| !v.is_null());
+    identity.metadata_admin = body.metadata_admin.filter(|v| !v.is_null());
+    identity.external_id = body.external_id.filter(|e| !e.is_empty());
+    if let Some(pw) = body.credentials.as_ref().and_then(|c| c.password.as_ref()) {
+        if let Some(c) = password_credential(&r, pw, now).await? {
+            identity.credentials.insert("password".into(), c);
+        }
+    }
+    identity.updated_at = now;
+    manager::prepare(&r.schemas, &mut identity, now)?;
+    if !r.persister.update_identity(&identity).await? {
+        return Err(Error::not_found());
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &admin_view(&r, &identity, &[]),
+    ))
+}
+
+/// `PATCH /admin/identities/{id}`: RFC 6902 JSON Patch on the admin representation.
+pub async fn patch_identity(
+    AxState(r): AxState<Registry>,
+    Path(id): Path<String>,
+    KJson(patch): KJson<Value>,
+) -> Result<Response> {
+    let id = parse_uuid(&id)?;
+    let patch_error = || Error::bad_request("An error occured when applying the JSON patch");
+    let patch: json_patch::Patch = serde_json::from_value(patch).map_err(|_| patch_error())?;
+    for op in patch.iter() {
+        let path = match op {
+            json_patch::PatchOperation::Add(o) => o.path.to_string(),
+            json_patch::PatchOperation::Remove(o) => o.path.to_string(),
+            json_patch::PatchOperation::Replace(o) => o.path.to_string(),
+            json_patch::PatchOperation::Move(o) => o.path.to_string(),
+            json_patch::PatchOperation::Copy(o) => o.path.to_string(),
+            json_patch::PatchOperation::Test(o) => o.path.to_string(),
+        };
+        let blocked = [
+            "/id",
+            "/stateChangedAt",
+            "/state_changed_at",
+            "/credentials",
+            "/created_at",
+            "/updated_at",
+            "/schema_url",
+        ];
+        if blocked
+            .iter()
+            .any(|b| path == *b || path.starts_with(&format!("{b}/")))
+        {
+            return Err(patch_error());
+        }
+    }
+    let mut identity = r
+        .persister
+        .get_identity(id, true)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    let mut doc = admin_view(&r, &identity, &[]);
+    json_patch::patch(&mut doc, &patch).map_err(|_| patch_error())?;
+    let now = r.clock.now();
+    let str_field = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
+    if let Some(schema_id) = str_field("schema_id") {
+        identity.schema_id = schema_id;
+    }
+    let state = parse_state(str_field("state").as_deref())?;
+    if let Some(state) = state {
+        if state != identity.state {
+            identity.state = state;
+            identity.state_changed_at = Some(now);
+        }
+    }
+    identity.traits = doc.get("traits").cloned().unwrap_or(Value::Null);
+    identity.metadata_public = doc.get("metadata_public").cloned().filter(|v| !v.is_null());
+    identity.metadata_admin = doc.get("metadata_admin").cloned().filter(|v| !v.is_null());
+    identity.external_id = str_field("external_id").filter(|e| !e.is_empty());
+    identity.organization_id = match doc.get("organization_id") {
+        Some(Value::String(s)) => Some(parse_uuid(s)?),
+        _ => None,
+    };
+    // Verification state changes made through the patch are kept for addresses still in the traits.
+    if let Some(list) = doc.get("verifiable_addresses").and_then(Value::as_array) {
+        for (addr, patched) in identity.verifiable_addresses.iter_mut().zip(list) {
+            if let Some(v) = patched.get("verified").and_then(Value::as_bool) {
+                addr.verified = v;
+            }
+            if let Some(s) = patched.get("status").and_then(Value::as_str) {
+                addr.status = s.to_string();
+            }
+        }
+    }
+    identity.updated_at = now;
+    manager::prepare(&r.schemas, &mut identity, now)?;
+    if !r.persister.update_identity(&identity).await? {
+        return Err(Error::not_found());
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &admin_view(&r, &identity, &[]),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    identities: Option<Vec<BatchItem>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    create: Option<Value>,
+    patch_id: Option<Uuid>,
+}
+
+/// `PATCH /admin/identities`: create many identities, reporting each outcome.
+pub async fn batch_patch_identities(
+    AxState(r): AxState<Registry>,
+    KJson(body): KJson<BatchBody>,
+) -> Result<Response> {
+    let items = body.identities.unwrap_or_default();
+    if items.len() > 1000 {
+        return Err(Error::bad_request(
+            "The maximum number of identities per batch is 1000.",
+        ));
+    }
+    let plaintext = items
+        .iter()
+        .filter(|i| {
+            i.create
+                .as_ref()
+                .and_then(|c| c.pointer("/credentials/password/config/password"))
+                .is_some()
+        })
+        .count();
+    if plaintext > 200 {
+        return Err(Error::bad_request(
+            "The maximum number of identities with plaintext passwords per batch is 200.",
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let result = match item.create {
+            None => Err(Error::bad_request("The patch has no create payload.")),
+            Some(create) => match serde_json::from_value::<CreateIdentityBody>(create) {
+                Err(e) => Err(Error::bad_request(format!(
+                    "Unable to decode the identity: {e}"
+                ))),
+                Ok(body) => create_from_body(&r, body).await,
+            },
+        };
+        let mut entry = serde_json::Map::new();
+        match result {
+            Ok(identity) => {
+                entry.insert("action".into(), json!("create"));
+                entry.insert("identity".into(), json!(identity.id));
+            }
+            Err(e) => {
+                let api = match e {
+                    Error::Api(a) => *a,
+                    other => {
+                        tracing::error!(error = %other, "batch identity create failed");
+                        ApiError::new(500)
+                    }
+                };
+                entry.insert("action".into(), json!("error"));
+                entry.insert(
+                    "error".into(),
+                    super::error::error_body(&api, None)["error"].clone(),
+                );
+            }
+        }
+        if let Some(p) = item.patch_id {
+            entry.insert("patch_id".into(), json!(p));
+        }
+        out.push(Value::Object(entry));
+    }
+    Ok(json_response(StatusCode::OK, &json!({ "identities": out })))
+}
+
+/// `DELETE /admin/identities/{id}`
+pub async fn delete_identity(
+    AxState(r): AxState<Registry>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = parse_uuid(&id)?;
+    if r.persister.delete_identity(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::not_found())
+    }
+}
+
+/// `DELETE /admin/identities/{id}/credentials/{type}`
+pub async fn delete_identity_credentials(
+    AxState(r): AxState<Registry>,
+    Path((id, kind)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<StatusCode> {
+    let id = parse_uuid(&id)?;
+    let mut identity = r
+        .persister
+        .get_identity(id, true)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    let removable = [
+        "password",
+        "oidc",
+        "saml",
+        "totp",
+        "lookup_secret",
+        "webauthn",
+        "passkey",
+        "code",
+    ];
+    if !removable.contains(&kind.as_str()) {
+        return Err(Error::bad_request(format!(
+            "You can't remove a {kind} credential with this API."
+        )));
+    }
+    if !identity.credentials.contains_key(&kind) {
+        return Err(Error::not_found_reason(format!(
+            "You tried to remove a {kind} but this user have no {kind} set up."
+        )));
+    }
+    let first_factors = ["password", "oidc", "saml", "passkey", "code", "webauthn"];
+    if ["password", "oidc", "saml"].contains(&kind.as_str()) {
+        let others = identity
+            .credentials
+            .keys()
+            .filter(|k| *k != &kind && first_factors.contains(&k.as_str()))
+            .count();
+        if others == 0 {
+            return Err(Error::bad_request(
+                "You cannot remove the last first factor credential.",
+            ));
+        }
+        if kind != "password" && first(&query_pairs(&raw), "identifier").is_none() {
+            return Err(Error::bad_request(
+                "The identifier query parameter is required.",
+            ));
+        }
+    }
+    identity.credentials.remove(&kind);
+    identity.updated_at = r.clock.now();
+    r.persister.update_identity(&identity).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

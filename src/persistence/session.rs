@@ -1,0 +1,381 @@
+//! Every session query: create, look up by token digest, list, revoke, extend, delete.
+
+use super::rows::{json, uuid};
+use super::{placeholders, Persister};
+use crate::error::Result;
+use crate::session::{Device, Session};
+use crate::time::{from_micros, to_micros};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const SESSION_COLUMNS: &str = "id, identity_id, active, aal, authentication_methods, issued_at, \
+     authenticated_at, expires_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    identity_id: String,
+    active: i64,
+    aal: String,
+    authentication_methods: String,
+    issued_at: i64,
+    authenticated_at: i64,
+    expires_at: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl SessionRow {
+    fn into_session(self) -> Result<Session> {
+        Ok(Session {
+            id: uuid(&self.id)?,
+            identity_id: uuid(&self.identity_id)?,
+            active: self.active != 0,
+            aal: self.aal,
+            authentication_methods: serde_json::from_value(json(&self.authentication_methods)?)
+                .unwrap_or_default(),
+            issued_at: from_micros(self.issued_at),
+            authenticated_at: from_micros(self.authenticated_at),
+            expires_at: from_micros(self.expires_at),
+            created_at: from_micros(self.created_at),
+            updated_at: from_micros(self.updated_at),
+            devices: Vec::new(),
+            identity: None,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DeviceRow {
+    id: String,
+    session_id: String,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    location: Option<String>,
+}
+
+/// The `active` filter of the admin session lists.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ActiveFilter {
+    Any,
+    Active,
+    Inactive,
+}
+
+impl ActiveFilter {
+    /// SQL condition on the `sessions` table (alias `s`) using `$n` for "now".
+    fn condition(self, n: usize) -> String {
+        match self {
+            ActiveFilter::Any => "1 = 1".into(),
+            ActiveFilter::Active => format!("s.active = 1 AND s.expires_at >= ${n}"),
+            ActiveFilter::Inactive => format!("(s.active = 0 OR s.expires_at < ${n})"),
+        }
+    }
+}
+
+/// Keyset position in the admin session list (`created_at DESC, id ASC`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionCursor {
+    pub created_at: i64,
+    pub id: Uuid,
+}
+
+fn prefixed(cols: &str, p: &str) -> String {
+    cols.split(", ")
+        .map(|c| format!("{p}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Persister {
+    /// Store a new session with its token digests and its device, in one transaction.
+    pub async fn create_session(
+        &self,
+        s: &Session,
+        token_hash: &str,
+        logout_token_hash: &str,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO sessions ({SESSION_COLUMNS}, token_hash, logout_token_hash) VALUES ({})",
+            placeholders(0, 12)
+        ))
+        .bind(s.id.to_string())
+        .bind(s.identity_id.to_string())
+        .bind(s.active as i64)
+        .bind(&s.aal)
+        .bind(serde_json::to_string(&s.authentication_methods).unwrap_or_else(|_| "[]".into()))
+        .bind(to_micros(s.issued_at))
+        .bind(to_micros(s.authenticated_at))
+        .bind(to_micros(s.expires_at))
+        .bind(to_micros(s.created_at))
+        .bind(to_micros(s.updated_at))
+        .bind(token_hash)
+        .bind(logout_token_hash)
+        .execute(&mut *tx)
+        .await?;
+        for d in &s.devices {
+            sqlx::query(
+                "INSERT INTO session_devices (id, session_id, ip_address, user_agent, location, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(d.id.to_string())
+            .bind(s.id.to_string())
+            .bind(&d.ip_address)
+            .bind(&d.user_agent)
+            .bind(&d.location)
+            .bind(to_micros(s.created_at))
+            .bind(to_micros(s.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The session a token digest names, with its identity (addresses, no credentials) and devices.
+    /// One indexed read for the session and identity, then the identity's addresses and devices.
+    pub async fn get_session_by_token_hash(&self, token_hash: &str) -> Result<Option<Session>> {
+        self.get_session_where("s.token_hash = $1", token_hash)
+            .await
+    }
+
+    pub async fn get_session_by_logout_hash(&self, logout_hash: &str) -> Result<Option<Session>> {
+        self.get_session_where("s.logout_token_hash = $1", logout_hash)
+            .await
+    }
+
+    pub async fn get_session(&self, id: Uuid) -> Result<Option<Session>> {
+        self.get_session_where("s.id = $1", &id.to_string()).await
+    }
+
+    async fn get_session_where(&self, cond: &str, value: &str) -> Result<Option<Session>> {
+        let row: Option<SessionRow> = sqlx::query_as(&format!(
+            "SELECT {} FROM sessions s WHERE {cond}",
+            prefixed(SESSION_COLUMNS, "s")
+        ))
+        .bind(value)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut sessions = vec![row.into_session()?];
+        self.attach(&mut sessions, true, true).await?;
+        Ok(sessions.pop())
+    }
+
+    /// Load identities and devices for a batch of sessions.
+    pub async fn attach(
+        &self,
+        sessions: &mut [Session],
+        identity: bool,
+        devices: bool,
+    ) -> Result<()> {
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        if identity {
+            let ids: Vec<Uuid> = {
+                let mut v: Vec<Uuid> = sessions.iter().map(|s| s.identity_id).collect();
+                v.sort();
+                v.dedup();
+                v
+            };
+            let q = super::identity::IdentityQuery {
+                ids,
+                limit: i64::MAX,
+                ..Default::default()
+            };
+            let identities = self.list_identities(&q).await?;
+            let by_id: HashMap<Uuid, _> = identities.into_iter().map(|i| (i.id, i)).collect();
+            for s in sessions.iter_mut() {
+                s.identity = by_id.get(&s.identity_id).cloned();
+            }
+        }
+        if devices {
+            let ids: Vec<String> = sessions.iter().map(|s| s.id.to_string()).collect();
+            let sql = format!(
+                "SELECT id, session_id, ip_address, user_agent, location FROM session_devices \
+                 WHERE session_id IN ({}) ORDER BY created_at",
+                placeholders(0, ids.len())
+            );
+            let mut q = sqlx::query_as::<_, DeviceRow>(&sql);
+            for id in &ids {
+                q = q.bind(id);
+            }
+            let index: HashMap<String, usize> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), i))
+                .collect();
+            for row in q.fetch_all(&self.read).await? {
+                let i = index[&row.session_id];
+                sessions[i].devices.push(Device {
+                    id: uuid(&row.id)?,
+                    ip_address: row.ip_address,
+                    user_agent: row.user_agent,
+                    location: row.location,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Admin list: keyset over `created_at DESC, id ASC`.
+    pub async fn list_sessions(
+        &self,
+        active: ActiveFilter,
+        now: DateTime<Utc>,
+        after: Option<&SessionCursor>,
+        limit: i64,
+    ) -> Result<Vec<Session>> {
+        let mut sql = format!(
+            "SELECT {} FROM sessions s WHERE {}",
+            prefixed(SESSION_COLUMNS, "s"),
+            active.condition(1)
+        );
+        if after.is_some() {
+            sql.push_str(" AND (s.created_at < $2 OR (s.created_at = $2 AND s.id > $3))");
+        }
+        sql.push_str(&format!(
+            " ORDER BY s.created_at DESC, s.id ASC LIMIT ${}",
+            if after.is_some() { 4 } else { 2 }
+        ));
+        let mut q = sqlx::query_as::<_, SessionRow>(&sql).bind(to_micros(now));
+        if let Some(c) = after {
+            q = q.bind(c.created_at).bind(c.id.to_string());
+        }
+        let rows = q.bind(limit).fetch_all(&self.read).await?;
+        rows.into_iter().map(SessionRow::into_session).collect()
+    }
+
+    /// An identity's sessions, newest first, with an optional exclusion (the caller's current one).
+    pub async fn list_identity_sessions(
+        &self,
+        identity_id: Uuid,
+        active: ActiveFilter,
+        except: Option<Uuid>,
+        now: DateTime<Utc>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<Session>, i64)> {
+        let except = except.map(|e| e.to_string()).unwrap_or_default();
+        let cond = format!(
+            "s.identity_id = $1 AND s.id <> $2 AND {}",
+            active.condition(3)
+        );
+        let (total,): (i64,) =
+            sqlx::query_as(&format!("SELECT COUNT(*) FROM sessions s WHERE {cond}"))
+                .bind(identity_id.to_string())
+                .bind(&except)
+                .bind(to_micros(now))
+                .fetch_one(&self.read)
+                .await?;
+        let rows: Vec<SessionRow> = sqlx::query_as(&format!(
+            "SELECT {} FROM sessions s WHERE {cond} ORDER BY s.created_at DESC, s.id ASC LIMIT $4 OFFSET $5",
+            prefixed(SESSION_COLUMNS, "s")
+        ))
+        .bind(identity_id.to_string())
+        .bind(&except)
+        .bind(to_micros(now))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.read)
+        .await?;
+        let sessions = rows
+            .into_iter()
+            .map(SessionRow::into_session)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((sessions, total))
+    }
+
+    /// Revoke one session of one identity (a no-op for another identity's session).
+    pub async fn revoke_session_of(
+        &self,
+        identity_id: Uuid,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 AND identity_id = $3",
+        )
+        .bind(to_micros(now))
+        .bind(session_id.to_string())
+        .bind(identity_id.to_string())
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
+
+    /// Revoke a session by id (admin). Returns the number of rows found.
+    pub async fn revoke_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+        Ok(
+            sqlx::query("UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2")
+                .bind(to_micros(now))
+                .bind(session_id.to_string())
+                .execute(&self.write)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Revoke the session a token digest names. Returns whether such a session exists.
+    pub async fn revoke_session_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n =
+            sqlx::query("UPDATE sessions SET active = 0, updated_at = $1 WHERE token_hash = $2")
+                .bind(to_micros(now))
+                .bind(token_hash)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Revoke every session of an identity except one; returns how many rows were touched.
+    pub async fn revoke_other_sessions(
+        &self,
+        identity_id: Uuid,
+        except: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE sessions SET active = 0, updated_at = $1 WHERE identity_id = $2 AND id <> $3 AND active = 1",
+        )
+        .bind(to_micros(now))
+        .bind(identity_id.to_string())
+        .bind(except.to_string())
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
+
+    /// Delete every session of an identity; returns how many were deleted.
+    pub async fn delete_identity_sessions(&self, identity_id: Uuid) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
+            .bind(identity_id.to_string())
+            .execute(&self.write)
+            .await?
+            .rows_affected())
+    }
+
+    /// Set a new expiry (extension). Returns whether the session exists.
+    pub async fn set_session_expiry(
+        &self,
+        session_id: Uuid,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = sqlx::query("UPDATE sessions SET expires_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(to_micros(expires_at))
+            .bind(to_micros(now))
+            .bind(session_id.to_string())
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+}

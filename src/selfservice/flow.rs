@@ -1,0 +1,209 @@
+//! What every self-service flow shares: the flow document (id, type, expiry, request URL,
+//! `return_to`, state, UI) as stored and as sent, expiry and the CSRF binding of browser flows.
+
+use super::ui::Container;
+use crate::error::{ApiError, Error, Result};
+use crate::registry::Registry;
+use crate::time::rfc3339;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Login,
+    Registration,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Login => "login",
+            Kind::Registration => "registration",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowType {
+    Api,
+    Browser,
+}
+
+impl FlowType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowType::Api => "api",
+            FlowType::Browser => "browser",
+        }
+    }
+}
+
+/// A flow as stored: the wire fields plus what only the server may know.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flow {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub flow_type: FlowType,
+    pub expires_at: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub request_url: String,
+    pub return_to: Option<String>,
+    pub state: String,
+    pub active: Option<String>,
+    pub refresh: bool,
+    pub requested_aal: String,
+    pub ui: Container,
+    /// The anti-CSRF secret (cookie value) the browser flow was created with; never sent.
+    pub csrf_secret: Option<String>,
+    pub transient_payload: Option<Value>,
+}
+
+impl Flow {
+    pub fn new(
+        r: &Registry,
+        kind: Kind,
+        flow_type: FlowType,
+        request_url: String,
+        return_to: Option<String>,
+    ) -> Flow {
+        let now = r.clock.now();
+        let lifespan = lifespan(r, kind);
+        let id = Uuid::new_v4();
+        Flow {
+            id,
+            kind,
+            flow_type,
+            expires_at: now + lifespan,
+            issued_at: now,
+            created_at: now,
+            updated_at: now,
+            request_url,
+            return_to,
+            state: "choose_method".into(),
+            active: None,
+            refresh: false,
+            requested_aal: "aal1".into(),
+            ui: Container::new(format!(
+                "{}/self-service/{}?flow={id}",
+                r.public_base,
+                kind.as_str()
+            )),
+            csrf_secret: None,
+            transient_payload: None,
+        }
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at <= now
+    }
+
+    /// The wire JSON; `csrf` is the masked token for browser flows (empty for native ones).
+    pub fn to_json(&self, csrf: &str) -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(self.id));
+        m.insert("type".into(), json!(self.flow_type.as_str()));
+        m.insert("expires_at".into(), json!(rfc3339(&self.expires_at)));
+        m.insert("issued_at".into(), json!(rfc3339(&self.issued_at)));
+        m.insert("request_url".into(), json!(self.request_url));
+        if let Some(rt) = &self.return_to {
+            m.insert("return_to".into(), json!(rt));
+        }
+        if let Some(a) = &self.active {
+            m.insert("active".into(), json!(a));
+        }
+        m.insert("ui".into(), self.ui.to_json(csrf));
+        m.insert("created_at".into(), json!(rfc3339(&self.created_at)));
+        m.insert("updated_at".into(), json!(rfc3339(&self.updated_at)));
+        if self.kind == Kind::Login {
+            m.insert("refresh".into(), json!(self.refresh));
+            m.insert("requested_aal".into(), json!(self.requested_aal));
+        }
+        if let Some(tp) = &self.transient_payload {
+            m.insert("transient_payload".into(), tp.clone());
+        }
+        m.insert("state".into(), json!(self.state));
+        Value::Object(m)
+    }
+
+    pub async fn save(&self, r: &Registry) -> Result<()> {
+        let body = serde_json::to_value(self).map_err(|e| Error::internal(e.to_string()))?;
+        let record = crate::persistence::flow::FlowRecord {
+            kind: self.kind.as_str(),
+            flow_type: self.flow_type.as_str(),
+            state: &self.state,
+            body: &body,
+            expires_at: self.expires_at,
+        };
+        r.persister.save_flow(self.id, record, r.clock.now()).await
+    }
+
+    /// Load a flow of the given kind; 404 when unknown or of another kind.
+    pub async fn load(r: &Registry, id: Uuid, kind: Kind) -> Result<Flow> {
+        let stored = r
+            .persister
+            .get_flow(id)
+            .await?
+            .ok_or_else(Error::not_found)?;
+        if stored.kind != kind.as_str() {
+            return Err(Error::not_found());
+        }
+        serde_json::from_value(stored.body)
+            .map_err(|e| Error::internal(format!("corrupt flow: {e}")))
+    }
+}
+
+pub fn lifespan(r: &Registry, kind: Kind) -> Duration {
+    let flows = &r.config.selfservice.flows;
+    let configured = match kind {
+        Kind::Login => flows.login.lifespan,
+        Kind::Registration => flows.registration.lifespan,
+    };
+    configured
+        .map(|d| d.0)
+        .unwrap_or_else(|| Duration::hours(1))
+}
+
+/// The UI URL of a flow kind (`selfservice.flows.<kind>.ui_url`).
+pub fn ui_url(r: &Registry, kind: Kind) -> String {
+    let flows = &r.config.selfservice.flows;
+    let configured = match kind {
+        Kind::Login => flows.login.ui_url.clone(),
+        Kind::Registration => flows.registration.ui_url.clone(),
+    };
+    configured
+        .unwrap_or_else(|| format!("https://www.ory.sh/kratos/docs/fallback/{}", kind.as_str()))
+}
+
+/// `<ui_url>?flow=<id>` (the UI URL may itself carry a query).
+pub fn ui_redirect(r: &Registry, kind: Kind, id: Uuid) -> String {
+    let base = ui_url(r, kind);
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}flow={id}")
+}
+
+/// The 410 answer for a submission to an expired flow, pointing at the replacement flow.
+pub fn expired_error(old: &Flow, new_id: Uuid, now: DateTime<Utc>) -> Error {
+    let since = now - old.expires_at;
+    let minutes = since.num_milliseconds() as f64 / 60000.0;
+    ApiError::new(410)
+        .with_id(crate::error::id::FLOW_EXPIRED)
+        .with_reason(format!(
+            "The self-service flow expired {minutes:.2} minutes ago, initialize a new one."
+        ))
+        .with_message("self-service flow expired")
+        .with_extra("use_flow_id", json!(new_id))
+        .with_extra("expired_at", json!(rfc3339(&old.expires_at)))
+        .with_extra("since", json!(since.num_nanoseconds().unwrap_or(i64::MAX)))
+        .into()
+}
+
+/// `?flow=` is missing or not a UUID.
+pub fn bad_flow_id() -> Error {
+    Error::bad_request("The flow query parameter is missing or malformed.")
+}

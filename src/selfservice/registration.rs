@@ -1,0 +1,312 @@
+//! The registration flow with the password method: init (browser and native), get, submit, and the
+//! `session` after-hook that logs the new identity in.
+
+use super::flow::{self, Flow, FlowType, Kind};
+use super::login::{checked_return_to, ensure_csrf};
+use super::password_policy;
+use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
+use super::text;
+use super::ui::{trait_nodes, Node};
+use crate::error::{id, ApiError, Error, Result};
+use crate::identity::{manager as identity_manager, Credential, Identity};
+use crate::registry::Registry;
+use crate::session::manager::{self, Issued};
+use crate::session::AuthenticationMethod;
+use serde_json::{json, Value};
+
+#[derive(Debug, Default)]
+pub struct Submission {
+    pub method: Option<String>,
+    pub password: Option<String>,
+    pub traits: Option<Value>,
+    pub csrf_token: Option<String>,
+    pub transient_payload: Option<Value>,
+}
+
+pub enum Outcome {
+    Invalid(Box<Flow>),
+    Success {
+        flow: Box<Flow>,
+        identity: Box<Identity>,
+        /// Present when the `session` after-hook is configured.
+        issued: Option<Box<Issued>>,
+        redirect_to: String,
+    },
+}
+
+pub fn is_enabled(r: &Registry) -> bool {
+    r.config
+        .selfservice
+        .flows
+        .registration
+        .enabled
+        .unwrap_or(true)
+}
+
+fn disabled() -> Error {
+    ApiError::new(400)
+        .with_id(id::FLOW_DISABLED)
+        .with_reason("Registration is not allowed because it was disabled.")
+        .with_message("registration flow disabled")
+        .into()
+}
+
+pub fn already_registered() -> Error {
+    ApiError::new(400)
+        .with_id(id::SESSION_ALREADY_AVAILABLE)
+        .with_reason("A valid session was detected and thus registration is not possible.")
+        .with_message("A valid session was detected and thus registration is not possible.")
+        .into()
+}
+
+pub async fn init(
+    r: &Registry,
+    req: &FlowRequest,
+    flow_type: FlowType,
+    return_to: Option<&str>,
+) -> Result<Flow> {
+    if !is_enabled(r) {
+        return Err(disabled());
+    }
+    let return_to = checked_return_to(r, return_to)?;
+    if req.current.is_some() {
+        return Err(already_registered());
+    }
+    let mut f = Flow::new(r, Kind::Registration, flow_type, req.url.clone(), return_to);
+    if flow_type == FlowType::Browser {
+        f.ui.nodes
+            .push(Node::input("default", "csrf_token", "hidden").required());
+        f.csrf_secret = req.csrf_cookie.clone();
+    }
+    let schema = r.schemas.default_schema();
+    f.ui.nodes.extend(trait_nodes(&schema.raw, "default"));
+    f.ui.nodes.push(
+        Node::input("password", "password", "password")
+            .required()
+            .attr("autocomplete", "new-password")
+            .label(text::password_label()),
+    );
+    f.ui.nodes.push(
+        Node::input("password", "method", "submit")
+            .value("password")
+            .label(text::sign_up()),
+    );
+    f.save(r).await?;
+    Ok(f)
+}
+
+pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
+    let now = r.clock.now();
+    match init(r, req, old.flow_type, old.return_to.as_deref()).await {
+        Ok(mut new) => {
+            let minutes = (now - old.expires_at).num_milliseconds() as f64 / 60000.0;
+            new.ui.messages.push(text::registration_expired(minutes));
+            if let Err(e) = new.save(r).await {
+                return e;
+            }
+            flow::expired_error(old, new.id, now)
+        }
+        Err(e) => e,
+    }
+}
+
+/// Put the submitted trait values back into their nodes (so the form keeps what was typed).
+fn refill(f: &mut Flow, traits: &Value, prefix: &str) {
+    if let Value::Object(map) = traits {
+        for (k, v) in map {
+            let name = format!("{prefix}.{k}");
+            match v {
+                Value::Object(_) => refill(f, v, &name),
+                other => f.ui.set_value(&name, other.clone()),
+            }
+        }
+    }
+}
+
+pub async fn submit(
+    r: &Registry,
+    req: &FlowRequest,
+    mut f: Flow,
+    body: Submission,
+) -> Result<Outcome> {
+    let now = r.clock.now();
+    if !is_enabled(r) {
+        return Err(disabled());
+    }
+    ensure_csrf(&f, req, body.csrf_token.as_deref())?;
+    if f.is_expired(now) {
+        return Err(expired(r, req, &f).await);
+    }
+    if req.current.is_some() {
+        return Err(already_registered());
+    }
+    f.ui.reset_messages();
+    if f.flow_type == FlowType::Api {
+        if let Some(signal) = req.browser_signal {
+            let reason = if signal == "origin" {
+                ORIGIN_REASON
+            } else {
+                COOKIE_REASON
+            };
+            f.ui.messages.push(text::generic_error(reason));
+            return Ok(Outcome::Invalid(Box::new(f)));
+        }
+    }
+    if f.state == "passed_challenge" {
+        f.ui.messages.push(text::already_completed());
+        return Ok(Outcome::Invalid(Box::new(f)));
+    }
+    if body.method.as_deref() != Some("password") {
+        f.ui.messages.push(text::no_registration_strategy());
+        f.save(r).await?;
+        return Ok(Outcome::Invalid(Box::new(f)));
+    }
+    f.active = Some("password".into());
+    f.transient_payload = body.transient_payload.clone();
+    let traits = body.traits.clone().unwrap_or_else(|| json!({}));
+    refill(&mut f, &traits, "traits");
+
+    let schema = r.schemas.default_schema().clone();
+    let mut invalid = false;
+    if let Err(errors) = schema.validate_traits(&traits) {
+        for e in errors {
+            let msg = super::ui::Message::error(e.message_id, e.text.clone())
+                .with_context(e.context.clone());
+            f.ui.add_node_message(&e.node_name(), msg);
+        }
+        invalid = true;
+    }
+    let password = body.password.clone().unwrap_or_default();
+    if password.is_empty() {
+        f.ui.add_node_message("password", text::missing("password"));
+        invalid = true;
+    } else if !invalid {
+        let identifiers: Vec<String> = schema
+            .trait_values(&traits)
+            .into_iter()
+            .filter(|v| v.ext.password_identifier)
+            .map(|v| v.value)
+            .collect();
+        if identifiers.is_empty() {
+            f.ui.messages.push(super::ui::Message::error(
+                4000009,
+                "Could not find any login identifiers. Did you forget to set them? This could also be caused by a server misconfiguration.",
+            ));
+            invalid = true;
+        } else if let Some(m) = password_policy::check(
+            &r.config.selfservice.methods.password.config,
+            r.hasher.max_password_bytes(),
+            &password,
+            &identifiers,
+        ) {
+            f.ui.add_node_message("password", m);
+            invalid = true;
+        }
+    }
+    if invalid {
+        f.save(r).await?;
+        return Ok(Outcome::Invalid(Box::new(f)));
+    }
+
+    let hash = r
+        .hasher
+        .hash(password)
+        .await
+        .map_err(|e| Error::internal(format!("hashing failed: {e}")))?;
+    let mut identity = Identity::new(&schema.id, traits, now);
+    identity.credentials.insert(
+        "password".into(),
+        Credential {
+            kind: "password".into(),
+            identifiers: Vec::new(),
+            config: json!({ "hashed_password": hash }),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        },
+    );
+    identity_manager::prepare(&r.schemas, &mut identity, now)?;
+    match r.persister.create_identity(&identity).await {
+        Ok(()) => {}
+        Err(Error::Api(e)) if e.code == 409 => {
+            f.ui.messages.push(text::duplicate_identifier());
+            f.save(r).await?;
+            return Ok(Outcome::Invalid(Box::new(f)));
+        }
+        Err(e) => return Err(e),
+    }
+    if !r
+        .persister
+        .transition_flow(f.id, &f.state, "passed_challenge", now)
+        .await?
+    {
+        f.ui.messages.push(text::already_completed());
+        return Ok(Outcome::Invalid(Box::new(f)));
+    }
+    f.state = "passed_challenge".into();
+    let issued = if session_hook_enabled(r) {
+        let method = AuthenticationMethod {
+            method: "password".into(),
+            aal: "aal1".into(),
+            completed_at: now,
+            provider: None,
+            organization: None,
+        };
+        let device = manager::DeviceInfo {
+            ip: req.device.ip.clone(),
+            user_agent: req.device.user_agent.clone(),
+            location: req.device.location.clone(),
+        };
+        Some(Box::new(
+            manager::issue(
+                &r.persister,
+                &r.config,
+                &identity,
+                vec![method],
+                device,
+                now,
+            )
+            .await?,
+        ))
+    } else {
+        None
+    };
+    f.ui.clear_secrets();
+    f.save(r).await?;
+    let redirect_to = after_registration_url(r, &f);
+    Ok(Outcome::Success {
+        flow: Box::new(f),
+        identity: Box::new(identity),
+        issued,
+        redirect_to,
+    })
+}
+
+/// Whether the `session` hook runs after password registration (logging the identity in).
+pub fn session_hook_enabled(r: &Registry) -> bool {
+    let after = &r.config.selfservice.flows.registration.after;
+    let has_session = |hooks: Option<&Value>| {
+        hooks
+            .and_then(Value::as_array)
+            .map(|hs| {
+                hs.iter()
+                    .any(|h| h.get("hook").and_then(Value::as_str) == Some("session"))
+            })
+            .unwrap_or(false)
+    };
+    has_session(after.pointer("/password/hooks")) || has_session(after.get("hooks"))
+}
+
+pub fn after_registration_url(r: &Registry, f: &Flow) -> String {
+    if let Some(rt) = &f.return_to {
+        return rt.clone();
+    }
+    let after = &r.config.selfservice.flows.registration.after;
+    after
+        .pointer("/password/default_browser_return_url")
+        .or_else(|| after.get("default_browser_return_url"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| r.config.selfservice.default_browser_return_url.clone())
+        .unwrap_or_else(|| format!("{}/", r.public_base))
+}

@@ -1,0 +1,117 @@
+//! Issuing, resolving and extending sessions: the domain side of login, whoami and logout.
+
+use super::token::{self, LOGOUT_PREFIX, SESSION_PREFIX};
+use super::{aal_of, AuthenticationMethod, Device, Session};
+use crate::config::Config;
+use crate::error::Result;
+use crate::identity::Identity;
+use crate::persistence::Persister;
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+/// A freshly issued session and the two secrets that are shown to the client exactly once.
+pub struct Issued {
+    pub session: Session,
+    pub token: String,
+    pub logout_token: String,
+}
+
+/// Where the device information of a new session comes from.
+pub struct DeviceInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub location: Option<String>,
+}
+
+/// Create and store a session for an identity that just authenticated with `methods`.
+pub async fn issue(
+    persister: &Persister,
+    config: &Config,
+    identity: &Identity,
+    methods: Vec<AuthenticationMethod>,
+    device: DeviceInfo,
+    now: DateTime<Utc>,
+) -> Result<Issued> {
+    let token = token::generate(SESSION_PREFIX);
+    let logout_token = token::generate(LOGOUT_PREFIX);
+    let session = Session {
+        id: Uuid::new_v4(),
+        identity_id: identity.id,
+        active: true,
+        aal: aal_of(&methods).to_string(),
+        authentication_methods: methods,
+        issued_at: now,
+        authenticated_at: now,
+        expires_at: now + config.session.lifespan.0,
+        created_at: now,
+        updated_at: now,
+        devices: vec![Device {
+            id: Uuid::new_v4(),
+            ip_address: device.ip,
+            user_agent: device.user_agent,
+            location: device.location,
+        }],
+        identity: Some(identity.clone()),
+    };
+    persister
+        .create_session(
+            &session,
+            &token::digest(&token),
+            &token::digest(&logout_token),
+        )
+        .await?;
+    Ok(Issued {
+        session,
+        token,
+        logout_token,
+    })
+}
+
+/// The active session a token names, or None (unknown, revoked, expired, identity inactive).
+pub async fn resolve(
+    persister: &Persister,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Session>> {
+    if token.is_empty() || token.len() > 512 {
+        return Ok(None);
+    }
+    let session = persister
+        .get_session_by_token_hash(&token::digest(token))
+        .await?;
+    Ok(session.filter(|s| s.is_active(now)))
+}
+
+/// How long before expiry a session may be extended (`session.earliest_possible_extend`,
+/// defaulting to the whole lifespan, i.e. always).
+pub fn earliest_extend(config: &Config) -> Duration {
+    config
+        .session
+        .earliest_possible_extend
+        .map(|d| d.0)
+        .unwrap_or(config.session.lifespan.0)
+}
+
+/// Whether a session may be extended now.
+pub fn can_extend(config: &Config, session: &Session, now: DateTime<Utc>) -> bool {
+    session.expires_at - earliest_extend(config) < now
+}
+
+/// Extend a session to `now + lifespan` when allowed; returns whether it moved.
+pub async fn extend(
+    persister: &Persister,
+    config: &Config,
+    session: &mut Session,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    if !can_extend(config, session, now) {
+        return Ok(false);
+    }
+    let expires_at = now + config.session.lifespan.0;
+    persister
+        .set_session_expiry(session.id, expires_at, now)
+        .await?;
+    session.expires_at = expires_at;
+    session.updated_at = now;
+    Ok(true)
+}

@@ -1,0 +1,110 @@
+//! Sessions: the model, token issuing and hashing, the assurance level, devices, and the JSON shape.
+
+pub mod manager;
+pub mod token;
+pub mod wire;
+
+use crate::identity::Identity;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How a session was authenticated (one entry per completed method).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticationMethod {
+    pub method: String,
+    pub aal: String,
+    #[serde(with = "completed_at")]
+    pub completed_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+}
+
+mod completed_at {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        crate::time::serialize(t, s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    pub id: Uuid,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: Uuid,
+    pub identity_id: Uuid,
+    /// The stored flag; whether the session counts as active also depends on expiry and identity.
+    pub active: bool,
+    pub aal: String,
+    pub authentication_methods: Vec<AuthenticationMethod>,
+    pub issued_at: DateTime<Utc>,
+    pub authenticated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub devices: Vec<Device>,
+    pub identity: Option<Identity>,
+}
+
+impl Session {
+    /// Active at `now`: stored flag, not expired, and (when loaded) the identity is active.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.active
+            && self.expires_at > now
+            && self
+                .identity
+                .as_ref()
+                .map(|i| i.is_active())
+                .unwrap_or(true)
+    }
+}
+
+/// The assurance level of a set of completed methods: aal2 once a second factor joins a first.
+pub fn aal_of(methods: &[AuthenticationMethod]) -> &'static str {
+    let has = |level: &str| methods.iter().any(|m| m.aal == level);
+    if methods.is_empty() {
+        "aal0"
+    } else if has("aal1") && has("aal2") {
+        "aal2"
+    } else {
+        "aal1"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(aal: &str) -> AuthenticationMethod {
+        AuthenticationMethod {
+            method: "password".into(),
+            aal: aal.into(),
+            completed_at: Utc::now(),
+            provider: None,
+            organization: None,
+        }
+    }
+
+    #[test]
+    fn assurance_levels() {
+        assert_eq!(aal_of(&[]), "aal0");
+        assert_eq!(aal_of(&[m("aal1")]), "aal1");
+        assert_eq!(aal_of(&[m("aal1"), m("aal2")]), "aal2");
+        assert_eq!(aal_of(&[m("aal2")]), "aal1");
+    }
+}

@@ -1,0 +1,248 @@
+//! Test harness: spawn the real server in-process on ephemeral ports against a fresh SQLite file or
+//! a fresh PostgreSQL database, and talk HTTP to it like a client would.
+
+use ostiary::config::Config;
+use ostiary::registry::Registry;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub public_url: String,
+    pub admin_url: String,
+    /// Keeps cookies, never follows redirects (so tests can assert 303s).
+    pub client: reqwest::Client,
+    pub registry: Registry,
+    _guard: Arc<DbGuard>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Removes the temporary SQLite file or drops the PostgreSQL database.
+struct DbGuard {
+    _dir: Option<tempfile::TempDir>,
+    pg_db: Option<String>,
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let Some(db) = self.pg_db.take() {
+            let admin = pg_admin_url();
+            // Drop on a separate thread with its own runtime: Drop may run inside a runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    use sqlx::Connection;
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                                .execute(&mut c)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Whether PostgreSQL tests run: always under CI (an unreachable server fails them); locally they
+/// are skipped with a loud notice when no server answers.
+pub async fn postgres_available() -> bool {
+    use sqlx::Connection;
+    let reachable = sqlx::PgConnection::connect(&pg_admin_url()).await.is_ok();
+    if !reachable {
+        if std::env::var("CI")
+            .map(|v| v == "true" || v == "1")
+            .unwrap_or(false)
+        {
+            panic!(
+                "CI is set but PostgreSQL at {} is not reachable",
+                pg_admin_url()
+            );
+        }
+        eprintln!(
+            "\n!!! SKIPPING PostgreSQL test: no server at {} (set TEST_POSTGRES_URL) !!!\n",
+            pg_admin_url()
+        );
+    }
+    reachable
+}
+
+pub fn base_config() -> Value {
+    json!({
+        "dev": true,
+        "selfservice": {
+            "default_browser_return_url": "http://app.example.com/",
+            "allowed_return_urls": ["http://app.example.com/", "https://allowed.example.com/welcome"],
+            "flows": {
+                "registration": {"after": {"password": {"hooks": [{"hook": "session"}]}}}
+            }
+        },
+        "secrets": {"cookie": ["a-very-secret-cookie-secret-0001"]},
+        "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}}
+    })
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, base_config()).await
+}
+
+/// Spawn with extra config merged over the base (objects merge, other values replace).
+pub async fn spawn_app_with(backend: Backend, overlay: Value) -> TestApp {
+    let mut raw = base_config();
+    merge(&mut raw, overlay);
+    let (dsn, guard) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let dsn = format!("sqlite://{}/ostiary.sqlite", dir.path().display());
+            (
+                dsn,
+                DbGuard {
+                    _dir: Some(dir),
+                    pg_db: None,
+                },
+            )
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let name = format!("ostiary_test_{}", uuid::Uuid::new_v4().simple());
+            let mut c = sqlx::PgConnection::connect(&pg_admin_url())
+                .await
+                .expect("postgres");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let mut url = url::Url::parse(&pg_admin_url()).unwrap();
+            url.set_path(&format!("/{name}"));
+            (
+                url.to_string(),
+                DbGuard {
+                    _dir: None,
+                    pg_db: Some(name),
+                },
+            )
+        }
+    };
+    raw["dsn"] = json!(dsn);
+    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_url = format!("http://{}", public.local_addr().unwrap());
+    let admin_url = format!("http://{}", admin.local_addr().unwrap());
+    raw["serve"]["public"]["base_url"] = json!(format!("{public_url}/"));
+    raw["serve"]["admin"]["base_url"] = json!(format!("{admin_url}/"));
+    let config = Config::from_value(raw).expect("test config is valid");
+    let registry = Registry::build(config).await.expect("registry builds");
+    registry
+        .persister
+        .migrate()
+        .await
+        .expect("migrations apply");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let r = registry.clone();
+    tokio::spawn(async move {
+        let _ = ostiary::http::serve(r, public, admin, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    TestApp {
+        public_url,
+        admin_url,
+        client: new_client(),
+        registry,
+        _guard: Arc::new(guard),
+        shutdown: Some(tx),
+    }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+impl TestApp {
+    pub fn admin(&self, path: &str) -> String {
+        format!("{}{}", self.admin_url, path)
+    }
+    pub fn public(&self, path: &str) -> String {
+        format!("{}{}", self.public_url, path)
+    }
+
+    /// `createIdentity` with an email and a password; returns the identity JSON.
+    pub async fn create_identity(&self, email: &str, password: Option<&str>) -> Value {
+        let mut body = json!({"schema_id": "default", "traits": {"email": email}});
+        if let Some(p) = password {
+            body["credentials"] = json!({"password": {"config": {"password": p}}});
+        }
+        let res = self
+            .client
+            .post(self.admin("/admin/identities"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "create identity");
+        res.json().await.unwrap()
+    }
+}
+
+/// Run one async test body against SQLite and then PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let f = $body;
+                f($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if !$crate::helpers::postgres_available().await {
+                    return;
+                }
+                let f = $body;
+                f($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await;
+            }
+        }
+    };
+}

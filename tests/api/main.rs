@@ -1,0 +1,5 @@
+//! Black-box API tests: every test runs the real server on ephemeral ports, once on a fresh SQLite
+//! file and once on a fresh PostgreSQL database, and speaks HTTP to it as a client would.
+
+mod helpers;
+mod identities;
