@@ -58,6 +58,17 @@ pub struct ClientInfo {
     pub location: Option<String>,
 }
 
+impl ClientInfo {
+    /// No client information (requests whose device is not recorded).
+    pub fn none() -> ClientInfo {
+        ClientInfo {
+            ip: None,
+            user_agent: None,
+            location: None,
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 

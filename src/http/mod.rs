@@ -3,13 +3,17 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cors;
 pub mod error;
 pub mod extract;
+pub mod flow_request;
 pub mod health;
 pub mod identities;
+pub mod logout;
 pub mod pagination;
 pub mod public;
 pub mod schemas;
+pub mod selfservice;
 pub mod session_cookie;
 pub mod sessions;
 

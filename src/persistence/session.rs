@@ -379,3 +379,33 @@ impl Persister {
         Ok(n > 0)
     }
 }
+
+impl Persister {
+    /// Remember a logout token (by digest) for a session.
+    pub async fn add_logout_token(
+        &self,
+        session_id: Uuid,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO session_logout_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(session_id.to_string())
+            .bind(to_micros(now))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a logout token digest belongs to this session.
+    pub async fn is_logout_token_of(&self, session_id: Uuid, token_hash: &str) -> Result<bool> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM session_logout_tokens WHERE token_hash = $1 AND session_id = $2",
+        )
+        .bind(token_hash)
+        .bind(session_id.to_string())
+        .fetch_one(&self.read)
+        .await?;
+        Ok(n > 0)
+    }
+}

@@ -310,3 +310,33 @@ pub fn after_registration_url(r: &Registry, f: &Flow) -> String {
         .or_else(|| r.config.selfservice.default_browser_return_url.clone())
         .unwrap_or_else(|| format!("{}/", r.public_base))
 }
+
+/// Form fields arrive as strings; turn numeric and boolean traits into JSON numbers and booleans as
+/// the schema types them.
+pub fn coerce_form_traits(schema: &Value, traits: &mut Value) {
+    for node in trait_nodes(schema, "default") {
+        let pointer: String = node
+            .name()
+            .split('.')
+            .skip(1)
+            .map(|seg| format!("/{seg}"))
+            .collect();
+        let Some(cur) = traits.pointer_mut(&pointer) else {
+            continue;
+        };
+        let Some(text) = cur.as_str().map(str::to_string) else {
+            continue;
+        };
+        match node.attributes.get("type").and_then(Value::as_str) {
+            Some("number") => {
+                if let Ok(n) = text.parse::<i64>() {
+                    *cur = json!(n);
+                } else if let Ok(f) = text.parse::<f64>() {
+                    *cur = json!(f);
+                }
+            }
+            Some("checkbox") => *cur = json!(matches!(text.as_str(), "true" | "on" | "1")),
+            _ => {}
+        }
+    }
+}

@@ -246,3 +246,42 @@ macro_rules! both_backends {
         }
     };
 }
+
+impl TestApp {
+    /// `createNativeLoginFlow` + `updateLoginFlow` with a password; returns the session token.
+    pub async fn native_login(&self, identifier: &str, password: &str) -> String {
+        let c = reqwest::Client::new();
+        let flow: Value = c
+            .get(self.public("/self-service/login/api"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = flow["id"].as_str().unwrap();
+        let res = c
+            .post(self.public(&format!("/self-service/login?flow={id}")))
+            .json(&json!({"method": "password", "identifier": identifier, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "native login");
+        let body: Value = res.json().await.unwrap();
+        body["session_token"].as_str().unwrap().to_string()
+    }
+
+    /// `toSession` with a session token: (status, body).
+    pub async fn whoami(&self, token: &str) -> (u16, Value) {
+        let res = reqwest::Client::new()
+            .get(self.public("/sessions/whoami"))
+            .header("X-Session-Token", token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";

@@ -1,0 +1,245 @@
+//! Building a [`FlowRequest`] from an HTTP request, and the answers every flow endpoint shares:
+//! the flow as JSON or a redirect to its UI, errors as JSON or a redirect to the error UI.
+
+use super::auth;
+use super::error::{error_body, json_response};
+use super::extract::is_json_request;
+use super::session_cookie;
+use crate::error::{ApiError, Error, Result};
+use crate::registry::Registry;
+use crate::selfservice::csrf;
+use crate::selfservice::flow::{self, Flow, FlowType};
+use crate::selfservice::request::FlowRequest;
+use crate::session::manager::DeviceInfo;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+/// Parse what a flow needs from the request. With `issue_csrf`, a missing or malformed anti-CSRF
+/// cookie is replaced by a new secret; the returned header value must then be sent.
+pub async fn build(
+    r: &Registry,
+    headers: &HeaderMap,
+    uri: &Uri,
+    info: super::extract::ClientInfo,
+    issue_csrf: bool,
+) -> Result<(FlowRequest, Option<HeaderValue>)> {
+    let current = auth::authenticate(r, headers)
+        .await?
+        .map(|a| (a.session, a.token));
+    let cookie_value =
+        session_cookie::read(headers, &session_cookie::csrf_cookie_name(r)).map(str::to_string);
+    let mut csrf_secret = cookie_value.as_deref().and_then(csrf::decode_secret);
+    let mut csrf_cookie = cookie_value.filter(|_| csrf_secret.is_some());
+    let mut set_cookie = None;
+    if issue_csrf && csrf_secret.is_none() {
+        let fresh = csrf::new_secret();
+        csrf_secret = csrf::decode_secret(&fresh);
+        set_cookie = Some(session_cookie::csrf_cookie(r, &fresh));
+        csrf_cookie = Some(fresh);
+    }
+    let browser_signal = if headers.contains_key(header::ORIGIN) {
+        Some("origin")
+    } else if has_non_cloudflare_cookie(headers) {
+        Some("cookie")
+    } else {
+        None
+    };
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let req = FlowRequest {
+        is_json: is_json_request(headers),
+        url: format!("{}{}", r.public_base, path_and_query),
+        current,
+        csrf_secret,
+        csrf_cookie,
+        csrf_header: headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        device: DeviceInfo {
+            ip: info.ip,
+            user_agent: info.user_agent,
+            location: info.location,
+        },
+        browser_signal,
+    };
+    Ok((req, set_cookie))
+}
+
+fn has_non_cloudflare_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| p.trim().split_once('=').map(|(k, _)| k.trim()))
+        .any(|name| {
+            !(name.starts_with("__cf") || name.starts_with("_cf") || name.starts_with("cf_"))
+        })
+}
+
+/// The flow as JSON (masked CSRF token for browser flows) with the given status.
+pub fn flow_json(f: &Flow, req: &FlowRequest, status: StatusCode) -> Response {
+    let token = match (f.flow_type, &req.csrf_secret) {
+        (FlowType::Browser, Some(secret)) => csrf::mask(secret),
+        _ => String::new(),
+    };
+    json_response(status, &f.to_json(&token))
+}
+
+pub fn see_other(location: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+pub fn found(location: &str) -> Response {
+    let mut res = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// A new or fetched flow: JSON for API and JSON clients, else 303 to its UI.
+pub fn show_flow(r: &Registry, f: &Flow, req: &FlowRequest) -> Response {
+    if f.flow_type == FlowType::Api || req.is_json {
+        flow_json(f, req, StatusCode::OK)
+    } else {
+        see_other(&flow::ui_redirect(r, f.kind, f.id))
+    }
+}
+
+/// A flow with validation messages: 400 + flow for API and JSON clients, else 303 to its UI.
+pub fn invalid_flow(r: &Registry, f: &Flow, req: &FlowRequest) -> Response {
+    if f.flow_type == FlowType::Api || req.is_json {
+        flow_json(f, req, StatusCode::BAD_REQUEST)
+    } else {
+        see_other(&flow::ui_redirect(r, f.kind, f.id))
+    }
+}
+
+/// An error: JSON for JSON clients; browsers are sent to the error UI with the error stored.
+pub async fn error_response(r: &Registry, e: Error, is_json: bool) -> Response {
+    if is_json {
+        return e.into_response();
+    }
+    let api = match e {
+        Error::Api(a) => *a,
+        other => {
+            tracing::error!(error = %other, "internal error in a browser flow");
+            ApiError::new(500)
+        }
+    };
+    let id = uuid::Uuid::new_v4();
+    let body = error_body(&api, None)["error"].clone();
+    if let Err(err) = r.persister.save_error(id, &body, r.clock.now()).await {
+        return err.into_response();
+    }
+    let base = r
+        .config
+        .selfservice
+        .flows
+        .error
+        .ui_url
+        .clone()
+        .unwrap_or_else(|| "https://www.ory.sh/kratos/docs/fallback/error".into());
+    let sep = if base.contains('?') { '&' } else { '?' };
+    see_other(&format!("{base}{sep}id={id}"))
+}
+
+/// `GET /self-service/errors?id=`: a stored error (`stub:500` is a canned example).
+pub async fn get_flow_error(
+    axum::extract::State(r): axum::extract::State<Registry>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response> {
+    let id = q
+        .get("id")
+        .or_else(|| q.get("error"))
+        .ok_or_else(|| Error::bad_request("The id query parameter is missing."))?;
+    if id == "stub:500" {
+        let now = crate::time::rfc3339(&r.clock.now());
+        let body = error_body(
+            &ApiError::new(500).with_reason("This is a stub error."),
+            None,
+        )["error"]
+            .clone();
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"id": id, "error": body, "created_at": now, "updated_at": now}),
+        ));
+    }
+    let uuid = uuid::Uuid::parse_str(id).map_err(Error::bad_uuid)?;
+    let (error, at) = r
+        .persister
+        .get_error(uuid)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    let at = crate::time::rfc3339(&crate::time::from_micros(at));
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"id": uuid, "error": error, "created_at": at, "updated_at": at}),
+    ))
+}
+
+/// Decode a flow submission: JSON object or form fields (`traits.email=…` become nested objects).
+pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match ct.as_str() {
+        "application/json" => {
+            let v: Value = serde_json::from_slice(body)
+                .map_err(|e| Error::bad_request(format!("Unable to decode the JSON body: {e}")))?;
+            if !v.is_object() {
+                return Err(Error::bad_request("The request body must be a JSON object."));
+            }
+            Ok(v)
+        }
+        "application/x-www-form-urlencoded" | "multipart/form-data" | "" => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in form_urlencoded::parse(body) {
+                insert_dotted(&mut out, &k, Value::String(v.into_owned()));
+            }
+            Ok(Value::Object(out))
+        }
+        other => Err(ApiError::new(415)
+            .with_reason(format!("Content-Type {other:?} is not supported; use application/json or application/x-www-form-urlencoded."))
+            .into()),
+    }
+}
+
+fn insert_dotted(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
+    match key.split_once('.') {
+        None => {
+            map.insert(key.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let entry = map
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+            if !entry.is_object() {
+                *entry = Value::Object(Default::default());
+            }
+            if let Value::Object(inner) = entry {
+                insert_dotted(inner, rest, value);
+            }
+        }
+    }
+}
+
+pub fn str_field(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
