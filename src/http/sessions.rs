@@ -159,7 +159,8 @@ pub async fn disable_my_other_sessions(
     let n = r
         .persister
         .revoke_other_sessions(me.session.identity_id, me.session.id, r.clock.now())
-        .await?;
+        .await?
+        .ok_or_else(no_session_cookie)?;
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({ "count": n }),

@@ -335,22 +335,46 @@ impl Persister {
         Ok(n > 0)
     }
 
-    /// Revoke every session of an identity except one; returns how many rows were touched.
+    /// Revoke every session of an identity except `except`, which must still be active at `now`;
+    /// returns how many sessions were revoked, or None when `except` itself is no longer active.
+    ///
+    /// The identity row is locked first (a no-op UPDATE: a row lock on PostgreSQL, the write lock on
+    /// SQLite), so two concurrent calls for one identity run one after the other: the second sees
+    /// that the first revoked its caller and does nothing, instead of both revoking each other.
     pub async fn revoke_other_sessions(
         &self,
         identity_id: Uuid,
         except: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<u64> {
-        Ok(sqlx::query(
+    ) -> Result<Option<u64>> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE identities SET updated_at = updated_at WHERE id = $1")
+            .bind(identity_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let (alive,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM sessions WHERE id = $1 AND identity_id = $2 AND active = 1 AND expires_at > $3",
+        )
+        .bind(except.to_string())
+        .bind(identity_id.to_string())
+        .bind(to_micros(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        if alive == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let n = sqlx::query(
             "UPDATE sessions SET active = 0, updated_at = $1 WHERE identity_id = $2 AND id <> $3 AND active = 1",
         )
         .bind(to_micros(now))
         .bind(identity_id.to_string())
         .bind(except.to_string())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Some(n))
     }
 
     /// Delete every session of an identity; returns how many were deleted.

@@ -1,6 +1,8 @@
 //! Black-box API tests: every test runs the real server on ephemeral ports, once on a fresh SQLite
 //! file and once on a fresh PostgreSQL database, and speaks HTTP to it as a client would.
 
+mod browser;
 mod helpers;
 mod identities;
 mod native;
+mod sessions;

@@ -1,0 +1,468 @@
+//! My sessions (list, revoke one, revoke others), the admin session API, and races.
+
+use crate::both_backends;
+use crate::helpers::{TestApp, PASSWORD};
+use serde_json::{json, Value};
+
+async fn sessions_of(app: &TestApp, email: &str, n: usize) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for _ in 0..n {
+        tokens.push(app.native_login(email, PASSWORD).await);
+    }
+    tokens
+}
+
+fn session_id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+both_backends!(list_revoke_one_and_others, |app: TestApp| async move {
+    app.create_identity("apoc@example.com", Some(PASSWORD))
+        .await;
+    app.create_identity("switch@example.com", Some(PASSWORD))
+        .await;
+    let mine = sessions_of(&app, "apoc@example.com", 4).await;
+    let theirs = sessions_of(&app, "switch@example.com", 1).await;
+    let c = reqwest::Client::new();
+    let current = &mine[0];
+
+    let res = c
+        .get(app.public("/sessions"))
+        .header("X-Session-Token", current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-total-count"], "3");
+    assert!(res.headers()["link"]
+        .to_str()
+        .unwrap()
+        .contains("rel=\"first\""));
+    let list: Value = res.json().await.unwrap();
+    let me = session_id(&app.whoami(current).await.1);
+    let ids: Vec<String> = list.as_array().unwrap().iter().map(session_id).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(!ids.contains(&me), "the current session is not listed");
+    assert!(list[0]["identity"]["id"].is_string() && list[0]["devices"].is_array());
+
+    // Pages of one walk every session once.
+    let mut seen = Vec::new();
+    let mut url = app.public("/sessions?page_size=1");
+    for _ in 0..5 {
+        let res = c
+            .get(&url)
+            .header("X-Session-Token", current)
+            .send()
+            .await
+            .unwrap();
+        let link = res.headers()["link"].to_str().unwrap().to_string();
+        seen.extend(
+            res.json::<Value>()
+                .await
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(session_id),
+        );
+        match link.split(',').find(|p| p.contains("rel=\"next\"")) {
+            Some(n) => {
+                url = n
+                    .trim()
+                    .trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            }
+            None => break,
+        }
+    }
+    seen.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    // Revoking the current session is refused; another identity's session is left alone.
+    let res = c
+        .delete(app.public(&format!("/sessions/{me}")))
+        .header("X-Session-Token", current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "cannot revoke current session");
+    assert_eq!(body["error"]["debug"], "use the logout flow instead");
+    let their_id = session_id(&app.whoami(&theirs[0]).await.1);
+    let res = c
+        .delete(app.public(&format!("/sessions/{their_id}")))
+        .header("X-Session-Token", current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.whoami(&theirs[0]).await.0,
+        200,
+        "foreign session untouched"
+    );
+    let res = c
+        .delete(app.public("/sessions/not-a-uuid"))
+        .header("X-Session-Token", current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = c
+        .delete(app.public(&format!("/sessions/{}", uuid::Uuid::new_v4())))
+        .header("X-Session-Token", current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+
+    // Revoke one of mine.
+    let res = c
+        .delete(app.public(&format!("/sessions/{}", ids[0])))
+        .header("X-Session-Token", current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let alive: Vec<u16> =
+        futures::future::join_all(mine.iter().map(|t| async { app.whoami(t).await.0 })).await;
+    assert_eq!(alive.iter().filter(|s| **s == 401).count(), 1);
+
+    // Revoke all others: count, then only the current one is alive.
+    let res = c
+        .delete(app.public("/sessions"))
+        .header("X-Session-Token", current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"count": 2}));
+    for t in &mine[1..] {
+        assert_eq!(app.whoami(t).await.0, 401);
+    }
+    assert_eq!(app.whoami(current).await.0, 200);
+    assert_eq!(app.whoami(&theirs[0]).await.0, 200);
+    let res = c
+        .get(app.public("/sessions"))
+        .header("X-Session-Token", current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap(), json!([]));
+
+    // No session: Kratos's 401 for the collection.
+    let res = c.get(app.public("/sessions")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["reason"],
+        "No valid session cookie found."
+    );
+    let res = c
+        .delete(app.public("/sessions"))
+        .header("X-Session-Token", &mine[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+});
+
+both_backends!(admin_session_api, |app: TestApp| async move {
+    let identity = app
+        .create_identity("niobe@example.com", Some(PASSWORD))
+        .await;
+    let iid = identity["id"].as_str().unwrap().to_string();
+    let tokens = sessions_of(&app, "niobe@example.com", 3).await;
+    let c = &app.client;
+
+    let res = c
+        .get(app.admin("/admin/sessions?page_size=2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let link = res.headers()["link"].to_str().unwrap().to_string();
+    assert!(link.contains("rel=\"next\""), "{link}");
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    assert!(page[0]["identity"].is_null() && page[0]["devices"].is_null());
+    let next = link
+        .split(',')
+        .find(|p| p.contains("rel=\"next\""))
+        .unwrap()
+        .trim()
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_string();
+    let page2: Value = c.get(&next).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page2.as_array().unwrap().len(), 1);
+    let res = c
+        .get(app.admin("/admin/sessions?expand=identity&expand=Devices"))
+        .send()
+        .await
+        .unwrap();
+    let full: Value = res.json().await.unwrap();
+    assert_eq!(full[0]["identity"]["id"], iid.as_str());
+    assert!(full[0]["devices"].is_array());
+    assert_eq!(
+        c.get(app.admin("/admin/sessions?expand=bogus"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.get(app.admin("/admin/sessions?active=maybe"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.get(app.admin("/admin/sessions?page_token=!!!"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    let sid = session_id(&app.whoami(&tokens[0]).await.1);
+    let one: Value = c
+        .get(app.admin(&format!("/admin/sessions/{sid}?expand=identity")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["id"], sid.as_str());
+    assert_eq!(one["active"], true);
+    assert_eq!(
+        c.get(app.admin(&format!("/admin/sessions/{}", uuid::Uuid::new_v4())))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.get(app.admin("/admin/sessions/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let res = c
+        .get(app.admin("/admin/sessions/whoami"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 307);
+    assert_eq!(
+        res.headers()["location"].to_str().unwrap(),
+        app.public("/sessions/whoami")
+    );
+
+    // Extend: 200 + session with identity.
+    let before = one["expires_at"].as_str().unwrap().to_string();
+    app.registry.clock.advance(chrono::Duration::minutes(10));
+    let res = c
+        .patch(app.admin(&format!("/admin/sessions/{sid}/extend")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let ext: Value = res.json().await.unwrap();
+    assert!(ext["expires_at"].as_str().unwrap() > before.as_str());
+    assert_eq!(ext["identity"]["id"], iid.as_str());
+    assert_eq!(
+        c.patch(app.admin(&format!("/admin/sessions/{}/extend", uuid::Uuid::new_v4())))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Disable: 204, then inactive; unknown 404.
+    assert_eq!(
+        c.delete(app.admin(&format!("/admin/sessions/{sid}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.whoami(&tokens[0]).await.0, 401);
+    let one: Value = c
+        .get(app.admin(&format!("/admin/sessions/{sid}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["active"], false);
+    assert_eq!(
+        c.delete(app.admin(&format!("/admin/sessions/{}", uuid::Uuid::new_v4())))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Identity sessions: list with active filter, delete all, then 404.
+    let res = c
+        .get(app.admin(&format!("/admin/identities/{iid}/sessions?active=true")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-total-count"], "2");
+    let res = c
+        .get(app.admin(&format!("/admin/identities/{iid}/sessions?active=false")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap().as_array().unwrap().len(),
+        1
+    );
+    let res = c
+        .get(app.admin(&format!(
+            "/admin/identities/{}/sessions",
+            uuid::Uuid::new_v4()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!([]));
+    assert_eq!(
+        c.delete(app.admin(&format!("/admin/identities/{iid}/sessions")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.whoami(&tokens[1]).await.0, 401);
+    assert_eq!(
+        c.delete(app.admin(&format!("/admin/identities/{iid}/sessions")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Deleting an identity takes its sessions with it.
+    let t = app.native_login("niobe@example.com", PASSWORD).await;
+    assert_eq!(
+        c.delete(app.admin(&format!("/admin/identities/{iid}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.whoami(&t).await.0, 401);
+    // Public port does not serve admin session routes.
+    assert_eq!(
+        reqwest::Client::new()
+            .patch(app.public(&format!("/sessions/{sid}/extend")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+});
+
+both_backends!(
+    races_leave_no_half_revoked_session,
+    |app: TestApp| async move {
+        app.create_identity("ghost@example.com", Some(PASSWORD))
+            .await;
+        // 50 parallel logins of one identity: 50 distinct working sessions.
+        let logins = (0..50).map(|_| app.native_login("ghost@example.com", PASSWORD));
+        let tokens: Vec<String> = futures::future::join_all(logins).await;
+        let mut unique = tokens.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 50);
+        let statuses =
+            futures::future::join_all(tokens.iter().map(|t| async { app.whoami(t).await.0 })).await;
+        assert!(statuses.iter().all(|s| *s == 200));
+
+        // Two concurrent "revoke all others" from two sessions: afterwards at most those two survive,
+        // and every other session answers 401.
+        let c = reqwest::Client::new();
+        let revoke = |t: String| {
+            let c = c.clone();
+            let url = app.public("/sessions");
+            async move {
+                c.delete(url)
+                    .header("X-Session-Token", t)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        let (a, b) = tokio::join!(revoke(tokens[0].clone()), revoke(tokens[1].clone()));
+        assert!(a == 200 || a == 401);
+        assert!(b == 200 || b == 401);
+        assert!(a == 200 || b == 200);
+        for t in &tokens[2..] {
+            assert_eq!(app.whoami(t).await.0, 401);
+        }
+        let alive =
+            futures::future::join_all(tokens[..2].iter().map(|t| async { app.whoami(t).await.0 }))
+                .await;
+        assert_eq!(
+            alive.iter().filter(|s| **s == 200).count(),
+            1,
+            "exactly one revoker survives"
+        );
+
+        // A logout racing whoami: after the 204 every whoami is 401.
+        let t = app.native_login("ghost@example.com", PASSWORD).await;
+        let whoamis = async {
+            let mut out = Vec::new();
+            for _ in 0..20 {
+                out.push(app.whoami(&t).await.0);
+            }
+            out
+        };
+        let logout = async {
+            c.delete(app.public("/self-service/logout/api"))
+                .json(&json!({"session_token": t}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        let (statuses, logout_status) = tokio::join!(whoamis, logout);
+        assert_eq!(logout_status, 204);
+        assert!(statuses.iter().all(|s| *s == 200 || *s == 401));
+        // Once a 401 was seen, no later 200.
+        if let Some(first) = statuses.iter().position(|s| *s == 401) {
+            assert!(statuses[first..].iter().all(|s| *s == 401), "{statuses:?}");
+        }
+        assert_eq!(app.whoami(&t).await.0, 401);
+    }
+);
