@@ -12,6 +12,9 @@ CREATE TABLE identities (
     external_id TEXT,
     organization_id TEXT,
     available_aal TEXT,
+    -- The verifiable and recovery addresses as JSON, kept in step with the address tables on every
+    -- write, so an identity (and a whoami) is read in one row.
+    addresses TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -79,6 +82,8 @@ CREATE TABLE sessions (
     issued_at BIGINT NOT NULL,
     authenticated_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
+    -- The devices recorded at creation, as JSON (they never change afterwards).
+    devices TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

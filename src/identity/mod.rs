@@ -5,6 +5,7 @@ pub mod manager;
 pub mod wire;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -59,7 +60,8 @@ pub struct Credential {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialisable for the `identities.addresses` column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifiableAddress {
     pub id: Uuid,
     pub value: String,
@@ -72,7 +74,7 @@ pub struct VerifiableAddress {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecoveryAddress {
     pub id: Uuid,
     pub value: String,

@@ -32,7 +32,7 @@ impl Persister {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES ({})",
-            placeholders(0, 11)
+            placeholders(0, 12)
         ))
         .bind(identity.id.to_string())
         .bind(&identity.schema_id)
@@ -43,6 +43,7 @@ impl Persister {
         .bind(identity.metadata_admin.as_ref().map(|v| v.to_string()))
         .bind(identity.external_id.clone().filter(|e| !e.is_empty()))
         .bind(identity.organization_id.map(|o| o.to_string()))
+        .bind(addresses_json(identity))
         .bind(to_micros(identity.created_at))
         .bind(to_micros(identity.updated_at))
         .execute(&mut *tx)
@@ -60,7 +61,7 @@ impl Persister {
         let updated = sqlx::query(
             "UPDATE identities SET schema_id = $1, state = $2, state_changed_at = $3, traits = $4, \
              metadata_public = $5, metadata_admin = $6, external_id = $7, organization_id = $8, \
-             updated_at = $9 WHERE id = $10",
+             updated_at = $9, addresses = $10 WHERE id = $11",
         )
         .bind(&identity.schema_id)
         .bind(identity.state.as_str())
@@ -71,6 +72,7 @@ impl Persister {
         .bind(identity.external_id.clone().filter(|e| !e.is_empty()))
         .bind(identity.organization_id.map(|o| o.to_string()))
         .bind(to_micros(identity.updated_at))
+        .bind(addresses_json(identity))
         .bind(identity.id.to_string())
         .execute(&mut *tx)
         .await
@@ -251,32 +253,6 @@ impl Persister {
             .map(|(i, id)| (id.clone(), i))
             .collect();
         let ph = placeholders(0, ids.len());
-
-        let sql = format!(
-            "SELECT id, identity_id, via, value, verified, status, verified_at, created_at, updated_at \
-             FROM identity_verifiable_addresses WHERE identity_id IN ({ph}) ORDER BY position"
-        );
-        let mut q = sqlx::query_as::<_, VerifiableRow>(&sql);
-        for id in &ids {
-            q = q.bind(id);
-        }
-        for row in q.fetch_all(&self.read).await? {
-            let i = index[&row.identity_id];
-            out[i].verifiable_addresses.push(row.into_address()?);
-        }
-
-        let sql = format!(
-            "SELECT id, identity_id, via, value, created_at, updated_at \
-             FROM identity_recovery_addresses WHERE identity_id IN ({ph}) ORDER BY position"
-        );
-        let mut q = sqlx::query_as::<_, RecoveryRow>(&sql);
-        for id in &ids {
-            q = q.bind(id);
-        }
-        for row in q.fetch_all(&self.read).await? {
-            let i = index[&row.identity_id];
-            out[i].recovery_addresses.push(row.into_address()?);
-        }
 
         if with_credentials {
             let sql = format!(

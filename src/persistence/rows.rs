@@ -20,7 +20,24 @@ pub(crate) fn opt_json(s: Option<String>) -> Result<Option<Value>> {
 }
 
 pub(crate) const IDENTITY_COLUMNS: &str = "id, schema_id, state, state_changed_at, traits, \
-     metadata_public, metadata_admin, external_id, organization_id, created_at, updated_at";
+     metadata_public, metadata_admin, external_id, organization_id, addresses, created_at, updated_at";
+
+/// The `identities.addresses` document.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+pub(crate) struct Addresses {
+    #[serde(default)]
+    pub verifiable: Vec<VerifiableAddress>,
+    #[serde(default)]
+    pub recovery: Vec<RecoveryAddress>,
+}
+
+pub(crate) fn addresses_json(identity: &Identity) -> String {
+    serde_json::json!({
+        "verifiable": identity.verifiable_addresses,
+        "recovery": identity.recovery_addresses,
+    })
+    .to_string()
+}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct IdentityRow {
@@ -33,12 +50,15 @@ pub(crate) struct IdentityRow {
     pub metadata_admin: Option<String>,
     pub external_id: Option<String>,
     pub organization_id: Option<String>,
+    pub addresses: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl IdentityRow {
     pub fn into_identity(self) -> Result<Identity> {
+        let addresses: Addresses = serde_json::from_str(&self.addresses)
+            .map_err(|e| Error::internal(format!("corrupt addresses in database: {e}")))?;
         Ok(Identity {
             id: uuid(&self.id)?,
             schema_id: self.schema_id,
@@ -49,8 +69,8 @@ impl IdentityRow {
             metadata_admin: opt_json(self.metadata_admin)?,
             external_id: self.external_id,
             organization_id: self.organization_id.as_deref().map(uuid).transpose()?,
-            verifiable_addresses: Vec::new(),
-            recovery_addresses: Vec::new(),
+            verifiable_addresses: addresses.verifiable,
+            recovery_addresses: addresses.recovery,
             credentials: BTreeMap::new(),
             created_at: from_micros(self.created_at),
             updated_at: from_micros(self.updated_at),
@@ -87,54 +107,4 @@ pub(crate) struct IdentifierRow {
     pub identity_id: String,
     pub credential_type: String,
     pub identifier: String,
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct VerifiableRow {
-    pub id: String,
-    pub identity_id: String,
-    pub via: String,
-    pub value: String,
-    pub verified: i64,
-    pub status: String,
-    pub verified_at: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl VerifiableRow {
-    pub fn into_address(self) -> Result<VerifiableAddress> {
-        Ok(VerifiableAddress {
-            id: uuid(&self.id)?,
-            value: self.value,
-            verified: self.verified != 0,
-            via: self.via,
-            status: self.status,
-            verified_at: self.verified_at.map(from_micros),
-            created_at: from_micros(self.created_at),
-            updated_at: from_micros(self.updated_at),
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct RecoveryRow {
-    pub id: String,
-    pub identity_id: String,
-    pub via: String,
-    pub value: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl RecoveryRow {
-    pub fn into_address(self) -> Result<RecoveryAddress> {
-        Ok(RecoveryAddress {
-            id: uuid(&self.id)?,
-            value: self.value,
-            via: self.via,
-            created_at: from_micros(self.created_at),
-            updated_at: from_micros(self.updated_at),
-        })
-    }
 }

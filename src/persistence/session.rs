@@ -1,16 +1,16 @@
 //! Every session query: create, look up by token digest, list, revoke, extend, delete.
 
-use super::rows::{json, uuid};
+use super::rows::{json, uuid, IDENTITY_COLUMNS};
 use super::{placeholders, Persister};
 use crate::error::Result;
-use crate::session::{Device, Session};
+use crate::session::Session;
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use uuid::Uuid;
 
 const SESSION_COLUMNS: &str = "id, identity_id, active, aal, authentication_methods, issued_at, \
-     authenticated_at, expires_at, created_at, updated_at";
+     authenticated_at, expires_at, devices, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -22,8 +22,51 @@ struct SessionRow {
     issued_at: i64,
     authenticated_at: i64,
     expires_at: i64,
+    devices: String,
     created_at: i64,
     updated_at: i64,
+}
+
+/// A session row joined with its identity row (columns of the identity prefixed `i_`).
+#[derive(sqlx::FromRow)]
+struct SessionIdentityRow {
+    #[sqlx(flatten)]
+    session: SessionRow,
+    i_id: String,
+    i_schema_id: String,
+    i_state: String,
+    i_state_changed_at: Option<i64>,
+    i_traits: String,
+    i_metadata_public: Option<String>,
+    i_metadata_admin: Option<String>,
+    i_external_id: Option<String>,
+    i_organization_id: Option<String>,
+    i_addresses: String,
+    i_created_at: i64,
+    i_updated_at: i64,
+}
+
+impl SessionIdentityRow {
+    fn into_session(self) -> Result<Session> {
+        let identity = super::rows::IdentityRow {
+            id: self.i_id,
+            schema_id: self.i_schema_id,
+            state: self.i_state,
+            state_changed_at: self.i_state_changed_at,
+            traits: self.i_traits,
+            metadata_public: self.i_metadata_public,
+            metadata_admin: self.i_metadata_admin,
+            external_id: self.i_external_id,
+            organization_id: self.i_organization_id,
+            addresses: self.i_addresses,
+            created_at: self.i_created_at,
+            updated_at: self.i_updated_at,
+        }
+        .into_identity()?;
+        let mut session = self.session.into_session()?;
+        session.identity = Some(identity);
+        Ok(session)
+    }
 }
 
 impl SessionRow {
@@ -40,19 +83,10 @@ impl SessionRow {
             expires_at: from_micros(self.expires_at),
             created_at: from_micros(self.created_at),
             updated_at: from_micros(self.updated_at),
-            devices: Vec::new(),
+            devices: serde_json::from_value(json(&self.devices)?).unwrap_or_default(),
             identity: None,
         })
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct DeviceRow {
-    id: String,
-    session_id: String,
-    ip_address: Option<String>,
-    user_agent: Option<String>,
-    location: Option<String>,
 }
 
 /// The `active` filter of the admin session lists.
@@ -99,7 +133,7 @@ impl Persister {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}, token_hash, logout_token_hash) VALUES ({})",
-            placeholders(0, 12)
+            placeholders(0, 13)
         ))
         .bind(s.id.to_string())
         .bind(s.identity_id.to_string())
@@ -109,27 +143,13 @@ impl Persister {
         .bind(to_micros(s.issued_at))
         .bind(to_micros(s.authenticated_at))
         .bind(to_micros(s.expires_at))
+        .bind(serde_json::to_string(&s.devices).unwrap_or_else(|_| "[]".into()))
         .bind(to_micros(s.created_at))
         .bind(to_micros(s.updated_at))
         .bind(token_hash)
         .bind(logout_token_hash)
         .execute(&mut *tx)
         .await?;
-        for d in &s.devices {
-            sqlx::query(
-                "INSERT INTO session_devices (id, session_id, ip_address, user_agent, location, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(d.id.to_string())
-            .bind(s.id.to_string())
-            .bind(&d.ip_address)
-            .bind(&d.user_agent)
-            .bind(&d.location)
-            .bind(to_micros(s.created_at))
-            .bind(to_micros(s.created_at))
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
         Ok(())
     }
@@ -150,18 +170,22 @@ impl Persister {
         self.get_session_where("s.id = $1", &id.to_string()).await
     }
 
+    /// One indexed read: the session row and its identity row together. Addresses and devices are
+    /// stored with their rows, so nothing else is fetched.
     async fn get_session_where(&self, cond: &str, value: &str) -> Result<Option<Session>> {
-        let row: Option<SessionRow> = sqlx::query_as(&format!(
-            "SELECT {} FROM sessions s WHERE {cond}",
-            prefixed(SESSION_COLUMNS, "s")
+        let row: Option<SessionIdentityRow> = sqlx::query_as(&format!(
+            "SELECT {}, {} FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {cond}",
+            prefixed(SESSION_COLUMNS, "s"),
+            IDENTITY_COLUMNS
+                .split(", ")
+                .map(|c| format!("i.{c} AS i_{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .bind(value)
         .fetch_optional(&self.read)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let mut sessions = vec![row.into_session()?];
-        self.attach(&mut sessions, true, true).await?;
-        Ok(sessions.pop())
+        row.map(SessionIdentityRow::into_session).transpose()
     }
 
     /// Load identities and devices for a batch of sessions.
@@ -192,30 +216,9 @@ impl Persister {
                 s.identity = by_id.get(&s.identity_id).cloned();
             }
         }
-        if devices {
-            let ids: Vec<String> = sessions.iter().map(|s| s.id.to_string()).collect();
-            let sql = format!(
-                "SELECT id, session_id, ip_address, user_agent, location FROM session_devices \
-                 WHERE session_id IN ({}) ORDER BY created_at",
-                placeholders(0, ids.len())
-            );
-            let mut q = sqlx::query_as::<_, DeviceRow>(&sql);
-            for id in &ids {
-                q = q.bind(id);
-            }
-            let index: HashMap<String, usize> = ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| (id.clone(), i))
-                .collect();
-            for row in q.fetch_all(&self.read).await? {
-                let i = index[&row.session_id];
-                sessions[i].devices.push(Device {
-                    id: uuid(&row.id)?,
-                    ip_address: row.ip_address,
-                    user_agent: row.user_agent,
-                    location: row.location,
-                });
+        if !devices {
+            for s in sessions.iter_mut() {
+                s.devices.clear();
             }
         }
         Ok(())

@@ -36,7 +36,8 @@ mod completed_at {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialisable for the `sessions.devices` column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Device {
     pub id: Uuid,
     pub ip_address: Option<String>,

@@ -466,3 +466,56 @@ both_backends!(
         assert_eq!(app.whoami(&t).await.0, 401);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sliding_sessions_extend_when_configured() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        json!({"session": {"lifespan": "1h", "earliest_possible_extend": "10m"}, "ostiary": {"session": {"sliding": true}}}),
+    )
+    .await;
+    app.create_identity("slide@example.com", Some(PASSWORD))
+        .await;
+    let token = app.native_login("slide@example.com", PASSWORD).await;
+    let first = app.whoami(&token).await.1["expires_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Too early to extend: unchanged.
+    app.registry.clock.advance(chrono::Duration::minutes(30));
+    assert_eq!(
+        app.whoami(&token).await.1["expires_at"].as_str().unwrap(),
+        first
+    );
+    // Within the last 10 minutes: extended by the lifespan, so it outlives the original expiry.
+    app.registry.clock.advance(chrono::Duration::minutes(25));
+    let extended = app.whoami(&token).await.1["expires_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(extended > first);
+    app.registry.clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(
+        app.whoami(&token).await.0,
+        200,
+        "alive past the original expiry"
+    );
+}
+
+both_backends!(
+    sessions_do_not_slide_by_default,
+    |app: TestApp| async move {
+        app.create_identity("noslide@example.com", Some(PASSWORD))
+            .await;
+        let token = app.native_login("noslide@example.com", PASSWORD).await;
+        let first = app.whoami(&token).await.1["expires_at"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.registry.clock.advance(chrono::Duration::hours(23));
+        assert_eq!(
+            app.whoami(&token).await.1["expires_at"].as_str().unwrap(),
+            first
+        );
+    }
+);

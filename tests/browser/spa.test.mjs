@@ -1,0 +1,562 @@
+// Browser end-to-end test: a single-page app on another origin runs the browser login and logout
+// flows against Ostiary with the official @ory/client SDK, in headless Chromium (real CORS and real
+// cookie rules), once on SQLite and once on PostgreSQL.
+//
+// Run through tests/browser/run.sh (installs Chromium and the npm packages, builds the server).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+import * as esbuild from "esbuild";
+import pg from "pg";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, "../..");
+const BIN = process.env.OSTIARY_BIN || path.join(repoRoot, "target/debug/ostiary");
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const PG_URL = process.env.TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
+const IN_CI = process.env.CI === "true";
+
+const EMAIL = "spa-user@example.com";
+const PASSWORD = "correct horse battery staple 42";
+const SECRET = "browser-test-cookie-secret-" + randomBytes(8).toString("hex");
+// Sent by the SPA as an extra request header; listed in allowed_headers (and the other one is not).
+const ALLOWED_PROBE_HEADER = "X-Spa-Probe";
+const UNLISTED_PROBE_HEADER = "X-Not-Configured";
+
+// ---------------------------------------------------------------------------------------------
+// Process bookkeeping: everything started here is killed at the end, also on failure or Ctrl-C.
+
+const children = new Set();
+function track(child) {
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  return child;
+}
+function killAll() {
+  for (const c of children) {
+    try {
+      c.kill("SIGKILL");
+    } catch {}
+  }
+}
+process.on("exit", killAll);
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A raw HTTP request (node:http, so that `Origin` and friends are sent exactly as given). */
+function rawRequest(url, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      let data = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => (data += c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
+    });
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+async function json(url, opts = {}) {
+  const headers = { Accept: "application/json", ...(opts.headers || {}) };
+  let body;
+  if (opts.json !== undefined) {
+    body = JSON.stringify(opts.json);
+    headers["Content-Type"] = "application/json";
+  }
+  const res = await rawRequest(url, { method: opts.method || "GET", headers, body });
+  let parsed = null;
+  try {
+    parsed = res.body ? JSON.parse(res.body) : null;
+  } catch {}
+  return { ...res, json: parsed };
+}
+
+/** Builds the SPA bundle once: @ory/client (+ axios) for the browser. */
+let bundlePromise;
+function spaBundle() {
+  bundlePromise ??= esbuild
+    .build({
+      entryPoints: [path.join(here, "spa-app.mjs")],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "browser",
+      target: "chrome120",
+      logLevel: "warning",
+    })
+    .then((r) => r.outputFiles[0].text);
+  return bundlePromise;
+}
+
+/**
+ * The SPA's web server: every path serves the same page (so `/logged-out` is a page of the app too),
+ * `/app.js` is the bundle. It records the paths it served, to show where the browser went.
+ */
+async function startSpaServer(getPublicUrl) {
+  const js = await spaBundle();
+  const served = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://127.0.0.1");
+    served.push(url.pathname + url.search);
+    if (url.pathname === "/app.js") {
+      res.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-store" });
+      res.end(js);
+      return;
+    }
+    if (url.pathname === "/favicon.ico") {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(`<!doctype html>
+<html><head><meta charset="utf-8"><title>SPA ${url.pathname}</title>
+<script>window.OSTIARY_PUBLIC_URL = ${JSON.stringify(getPublicUrl())};</script>
+<script type="module" src="/app.js"></script></head>
+<body><h1 id="where">${url.pathname.replace(/[^a-z0-9/_-]/gi, "")}</h1></body></html>`);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return {
+    origin,
+    served,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
+  };
+}
+
+function run(cmd, args, opts = {}) {
+  return promisify(execFile)(cmd, args, { maxBuffer: 16 << 20, ...opts });
+}
+
+/** Starts `ostiary serve -c <config>` and waits for /health/ready on the admin port. */
+async function startServer(dir, config) {
+  const cfgPath = path.join(dir, "ostiary.json");
+  writeFileSync(cfgPath, JSON.stringify(config, null, 2));
+  const logs = [];
+  const child = track(
+    spawn(BIN, ["serve", "-c", cfgPath], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "info" },
+    }),
+  );
+  child.stdout.on("data", (d) => logs.push(d.toString()));
+  child.stderr.on("data", (d) => logs.push(d.toString()));
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = { code, signal }));
+
+  const adminUrl = config.serve.admin.base_url;
+  // Readiness poll; the deadline only guards against hanging forever.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) {
+      throw new Error(`ostiary serve exited early (${JSON.stringify(exited)}):\n${logs.join("")}`);
+    }
+    try {
+      const r = await rawRequest(new URL("health/ready", adminUrl));
+      if (r.status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      throw new Error(`ostiary serve never became ready on ${adminUrl}health/ready:\n${logs.join("")}`);
+    }
+    await sleep(100);
+  }
+  return {
+    logs,
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends.
+
+async function postgresReachable() {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: String(err && err.message) };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function adminQuery(sql) {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const pgState = await postgresReachable();
+if (!pgState.ok && !IN_CI) {
+  const bar = "!".repeat(100);
+  console.error(
+    `\n${bar}\n!!! PostgreSQL at ${PG_URL} is unreachable (${pgState.error}).\n` +
+      `!!! SKIPPING the PostgreSQL browser test. Under CI=true this is a failure.\n${bar}\n`,
+  );
+}
+
+const backends = [
+  {
+    name: "SQLite",
+    async setup(dir) {
+      return { dsn: `sqlite://${path.join(dir, "ostiary.sqlite")}?_fk=true`, teardown: async () => {} };
+    },
+  },
+  {
+    name: "PostgreSQL",
+    skip: !pgState.ok && !IN_CI ? `PostgreSQL unreachable at ${PG_URL}: ${pgState.error}` : false,
+    async setup() {
+      if (!pgState.ok) {
+        throw new Error(`CI=true and PostgreSQL is unreachable at ${PG_URL}: ${pgState.error}`);
+      }
+      const db = `ostiary_browser_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
+      await adminQuery(`CREATE DATABASE "${db}"`);
+      const u = new URL(PG_URL);
+      u.pathname = "/" + db;
+      return {
+        dsn: u.toString(),
+        teardown: () => adminQuery(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`),
+      };
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The test, once per backend.
+
+for (const backend of backends) {
+  describe(`SPA on another origin against Ostiary on ${backend.name}`, { skip: backend.skip }, () => {
+    let dir, db, server, spa, otherSpa, context, publicUrl, adminUrl, identity, userDataDir;
+    const cleanups = [];
+
+    before(async () => {
+      assert.ok(existsSync(BIN), `server binary missing at ${BIN}: run cargo build first`);
+      assert.ok(existsSync(CHROMIUM), `Chromium missing at ${CHROMIUM}`);
+      dir = mkdtempSync(path.join(os.tmpdir(), "ostiary-browser-"));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+
+      // The SPA (allowed origin) and the same app on a second port (an origin CORS does not allow).
+      spa = await startSpaServer(() => publicUrl);
+      cleanups.push(() => spa.close());
+      otherSpa = await startSpaServer(() => publicUrl);
+      cleanups.push(() => otherSpa.close());
+
+      db = await backend.setup(dir);
+      cleanups.push(() => db.teardown());
+
+      const publicPort = await freePort();
+      let adminPort = await freePort();
+      while (adminPort === publicPort) adminPort = await freePort();
+      publicUrl = `http://127.0.0.1:${publicPort}/`;
+      adminUrl = `http://127.0.0.1:${adminPort}/`;
+
+      await run(BIN, ["migrate", "sql", db.dsn, "--yes"], { cwd: dir });
+
+      server = await startServer(dir, {
+        dsn: db.dsn,
+        dev: true,
+        serve: {
+          public: {
+            host: "127.0.0.1",
+            port: publicPort,
+            base_url: publicUrl,
+            cors: {
+              enabled: true,
+              allowed_origins: [spa.origin],
+              allowed_methods: ["POST", "GET", "PUT", "PATCH", "DELETE"],
+              allowed_headers: [
+                "Authorization",
+                "Content-Type",
+                "X-Session-Token",
+                "X-CSRF-Token",
+                ALLOWED_PROBE_HEADER,
+              ],
+              exposed_headers: ["Content-Type", "X-Kratos-Authenticated-Identity-Id"],
+              allow_credentials: true,
+            },
+          },
+          admin: { host: "127.0.0.1", port: adminPort, base_url: adminUrl },
+        },
+        selfservice: {
+          default_browser_return_url: `${spa.origin}/`,
+          allowed_return_urls: [`${spa.origin}/`],
+        },
+        secrets: { cookie: [SECRET] },
+        hashers: { algorithm: "bcrypt", bcrypt: { cost: 4 } },
+      });
+      cleanups.push(() => server.stop());
+
+      const created = await json(new URL("admin/identities", adminUrl), {
+        method: "POST",
+        json: {
+          schema_id: "default",
+          traits: { email: EMAIL },
+          credentials: { password: { config: { password: PASSWORD } } },
+        },
+      });
+      assert.equal(created.status, 201, `create identity: ${created.status} ${created.body}`);
+      identity = created.json;
+
+      userDataDir = mkdtempSync(path.join(os.tmpdir(), "ostiary-chromium-"));
+      cleanups.push(() => rmSync(userDataDir, { recursive: true, force: true }));
+      context = await chromium.launchPersistentContext(userDataDir, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          // Nothing but 127.0.0.1 resolves for this browser.
+          "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        ],
+      });
+      cleanups.push(() => context.close());
+    });
+
+    after(async () => {
+      let failed = false;
+      for (const c of cleanups.reverse()) {
+        try {
+          await c();
+        } catch (err) {
+          failed = true;
+          console.error(`cleanup failed: ${err && err.stack}`);
+        }
+      }
+      if (failed) throw new Error("cleanup failed");
+    });
+
+    async function openSpa(origin, pathname = "/") {
+      const page = await context.newPage();
+      const problems = [];
+      page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+      page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+      await page.goto(origin + pathname);
+      await page.waitForFunction(() => window.spaReady === true);
+      page.problems = problems;
+      return page;
+    }
+
+    // Prints the server log when a step fails, which is where the cause usually is.
+    function explain(what, value) {
+      return `${what}: ${JSON.stringify(value, null, 2)}\n--- server log ---\n${server.logs.join("").slice(-4000)}`;
+    }
+
+    it("answers CORS preflights as serve.public.cors configures it", async () => {
+      const pre = await rawRequest(new URL("self-service/login?flow=x", publicUrl), {
+        method: "OPTIONS",
+        headers: {
+          Origin: spa.origin,
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "content-type,x-spa-probe",
+        },
+      });
+      assert.ok(pre.status >= 200 && pre.status < 300, explain("allowed preflight", pre));
+      assert.equal(pre.headers["access-control-allow-origin"], spa.origin, explain("allowed preflight", pre));
+      assert.equal(pre.headers["access-control-allow-credentials"], "true", explain("allowed preflight", pre));
+      const allowHeaders = (pre.headers["access-control-allow-headers"] || "").toLowerCase();
+      for (const h of ["content-type", "x-spa-probe"]) {
+        assert.ok(allowHeaders.includes(h), explain(`preflight allows ${h}`, pre.headers));
+      }
+      const allowMethods = (pre.headers["access-control-allow-methods"] || "").toUpperCase();
+      assert.ok(allowMethods.includes("POST"), explain("preflight allows POST", pre.headers));
+
+      const simple = await rawRequest(new URL("sessions/whoami", publicUrl), {
+        headers: { Origin: spa.origin, Accept: "application/json" },
+      });
+      assert.equal(simple.status, 401, explain("whoami without a session", simple));
+      assert.equal(simple.headers["access-control-allow-origin"], spa.origin, explain("simple request", simple.headers));
+      assert.equal(simple.headers["access-control-allow-credentials"], "true", explain("simple request", simple.headers));
+      const exposed = (simple.headers["access-control-expose-headers"] || "").toLowerCase();
+      assert.ok(
+        exposed.includes("x-kratos-authenticated-identity-id"),
+        explain("exposed headers on a simple request", simple.headers),
+      );
+    });
+
+    it("gives a non-allowed origin no Access-Control-Allow-Origin", async () => {
+      for (const origin of [otherSpa.origin, "http://evil.example"]) {
+        const pre = await rawRequest(new URL("self-service/login?flow=x", publicUrl), {
+          method: "OPTIONS",
+          headers: {
+            Origin: origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+          },
+        });
+        assert.equal(pre.headers["access-control-allow-origin"], undefined, explain(`preflight from ${origin}`, pre));
+        assert.equal(
+          pre.headers["access-control-allow-credentials"],
+          undefined,
+          explain(`preflight from ${origin}`, pre),
+        );
+        const simple = await rawRequest(new URL("self-service/login/browser", publicUrl), {
+          headers: { Origin: origin, Accept: "application/json" },
+        });
+        assert.equal(
+          simple.headers["access-control-allow-origin"],
+          undefined,
+          explain(`simple request from ${origin}`, simple),
+        );
+      }
+    });
+
+    it("lets the SPA log in, read its session and log out in Chromium", async () => {
+      const page = await openSpa(spa.origin, "/");
+
+      // No session yet: toSession is a 401 the SPA can read (CORS headers on errors too).
+      const before = await page.evaluate(() => window.spa.whoami());
+      assert.equal(before.status, 401, explain("toSession before login", before));
+
+      // A wrong password: 400 + the flow with the invalid-credentials message (4000006).
+      const wrong = await page.evaluate((id) => window.spa.loginWrongPassword(id), EMAIL);
+      assert.equal(wrong.status, 400, explain("login with a wrong password", wrong));
+      assert.ok(wrong.messageIds.includes(4000006), explain("login with a wrong password", wrong));
+
+      // Login through the browser flow, cross-origin, with credentials.
+      const login = await page.evaluate(([id, pw]) => window.spa.login(id, pw), [EMAIL, PASSWORD]);
+      assert.equal(login.ok, true, explain("browser login", login));
+      assert.equal(login.status, 200, explain("browser login", login));
+      assert.equal(login.flowType, "browser", explain("browser login", login));
+      assert.ok(login.csrfToken, explain("browser login flow has a csrf_token node", login));
+      assert.equal(login.email, EMAIL, explain("browser login", login));
+      assert.equal(login.hasSessionToken, false, explain("a browser login never returns a session token", login));
+
+      // The browser stored the session cookie for the API's host: HttpOnly, SameSite=Lax.
+      const cookies = await context.cookies(publicUrl);
+      const sessionCookie = cookies.find((c) => c.name === "ory_kratos_session");
+      assert.ok(sessionCookie, explain("session cookie in the browser", cookies));
+      assert.equal(sessionCookie.httpOnly, true, explain("session cookie", sessionCookie));
+      assert.equal(sessionCookie.sameSite, "Lax", explain("session cookie", sessionCookie));
+      assert.ok(
+        cookies.some((c) => /^csrf_token_[0-9a-f]{64}$/.test(c.name)),
+        explain("CSRF cookie in the browser", cookies),
+      );
+      // HttpOnly: the page's own document.cookie never sees it (and it belongs to another origin).
+      assert.equal(await page.evaluate(() => document.cookie.includes("ory_kratos_session")), false);
+
+      // toSession() from the SPA.
+      const me = await page.evaluate(() => window.spa.whoami());
+      assert.equal(me.ok, true, explain("toSession after login", me));
+      assert.equal(me.status, 200, explain("toSession after login", me));
+      assert.equal(me.active, true, explain("toSession after login", me));
+      assert.equal(me.email, EMAIL, explain("toSession after login", me));
+      assert.equal(me.identityId, identity.id, explain("toSession after login", me));
+      assert.equal(me.sessionId, login.sessionId, explain("toSession after login", me));
+      // Exposed by exposed_headers, so JavaScript on the other origin can read it.
+      assert.equal(me.identityIdHeader, identity.id, explain("exposed X-Kratos-Authenticated-Identity-Id", me));
+
+      // allowed_headers: a listed request header passes the preflight, an unlisted one does not.
+      const allowedHeader = await page.evaluate((h) => window.spa.fetchWithHeader(h), ALLOWED_PROBE_HEADER);
+      assert.deepEqual(allowedHeader, { ok: true, status: 200 }, explain("fetch with an allowed header", allowedHeader));
+      const unlistedHeader = await page.evaluate((h) => window.spa.fetchWithHeader(h), UNLISTED_PROBE_HEADER);
+      assert.equal(unlistedHeader.ok, false, explain("fetch with an unlisted header must be blocked", unlistedHeader));
+
+      // The same app on a non-allowed origin: the browser blocks the response (no ACAO), so the
+      // SDK sees a network error, not the session.
+      const stranger = await openSpa(otherSpa.origin, "/");
+      const strangerMe = await stranger.evaluate(() => window.spa.whoami());
+      assert.equal(strangerMe.ok, false, explain("toSession from a non-allowed origin", strangerMe));
+      assert.equal(strangerMe.network, true, explain("toSession from a non-allowed origin", strangerMe));
+      await stranger.close();
+
+      // createBrowserLogoutFlow with return_to on the SPA.
+      const returnTo = `${spa.origin}/logged-out`;
+      const logout = await page.evaluate((rt) => window.spa.createLogout(rt), returnTo);
+      assert.equal(logout.ok, true, explain("createBrowserLogoutFlow", logout));
+      assert.match(logout.logoutToken, /^ory_lo_[A-Za-z0-9]{32}$/, explain("createBrowserLogoutFlow", logout));
+      const logoutUrl = new URL(logout.logoutUrl);
+      assert.equal(logoutUrl.origin + "/", publicUrl, explain("logout_url is on the public API", logout));
+      assert.equal(logoutUrl.pathname, "/self-service/logout", explain("logout_url", logout));
+      assert.equal(logoutUrl.searchParams.get("token"), logout.logoutToken, explain("logout_url", logout));
+      assert.equal(logoutUrl.searchParams.get("return_to"), returnTo, explain("logout_url", logout));
+
+      // A real top-level navigation to logout_url: the API clears the session and redirects back.
+      const response = await page.goto(logout.logoutUrl);
+      await page.waitForFunction(() => window.spaReady === true);
+      assert.equal(page.url(), returnTo, explain("where the browser ended up", { url: page.url(), served: spa.served }));
+      assert.equal(response.status(), 200);
+      const redirectedFrom = response.request().redirectedFrom();
+      assert.ok(redirectedFrom, "the logout navigation was a redirect");
+      assert.equal(redirectedFrom.url(), logout.logoutUrl);
+      const redirect = await redirectedFrom.response();
+      assert.equal(redirect.status(), 303, explain("logout redirect status", await redirect.allHeaders()));
+      assert.equal(await page.textContent("#where"), "/logged-out");
+
+      // Logged out: the cookie is gone from the browser and toSession is 401 from the return_to page.
+      const cookiesAfter = await context.cookies(publicUrl);
+      assert.equal(
+        cookiesAfter.find((c) => c.name === "ory_kratos_session"),
+        undefined,
+        explain("session cookie after logout", cookiesAfter),
+      );
+      const afterLogout = await page.evaluate(() => window.spa.whoami());
+      assert.equal(afterLogout.ok, false, explain("toSession after logout", afterLogout));
+      assert.equal(afterLogout.status, 401, explain("toSession after logout", afterLogout));
+
+      // And the server revoked the session itself.
+      const adminView = await json(new URL(`admin/sessions/${login.sessionId}`, adminUrl));
+      assert.equal(adminView.status, 200, explain("admin get session", adminView));
+      assert.equal(adminView.json.active, false, explain("session after logout (admin view)", adminView.json));
+
+      // Blocked requests and 401s log console errors by design; uncaught exceptions would be bugs.
+      assert.deepEqual(page.problems.filter((p) => p.startsWith("pageerror")), []);
+      await page.close();
+    });
+  });
+}
