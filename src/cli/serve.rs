@@ -18,6 +18,17 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         );
     }
     let mut config = loaded.config;
+    if config
+        .selfservice
+        .methods
+        .password
+        .config
+        .haveibeenpwned_enabled
+    {
+        tracing::warn!(
+            "selfservice.methods.password.config.haveibeenpwned_enabled: the breach check is unavailable (Ostiary makes no outbound lookups); passwords are not checked against breach corpora"
+        );
+    }
     let (public, admin) = bind(&mut config).await?;
     let auto_migrate = config.dev
         || config.dsn.is_none()

@@ -2,6 +2,7 @@
 //! file and once on a fresh PostgreSQL database, and speaks HTTP to it as a client would.
 
 mod browser;
+mod cli;
 mod helpers;
 mod identities;
 mod native;
