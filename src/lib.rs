@@ -9,6 +9,7 @@
 //! - [`schema`]: identity schemas and the `ory.sh/kratos` extension.
 //! - [`hash`]: password hashers and verification of imported hashes.
 //! - [`session`]: sessions, tokens, devices and the assurance level.
+//! - [`courier`]: outgoing email: a queue table, templates, SMTP delivery with retries.
 //! - [`selfservice`]: the self-service flows (login, registration, logout, …).
 //! - [`persistence`]: all SQL, migrations and transactions, on SQLite and PostgreSQL.
 //! - [`http`]: the public and admin routers, middleware and the error → JSON mapping.
@@ -16,6 +17,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod courier;
 pub mod error;
 pub mod hash;
 pub mod http;

@@ -31,6 +31,8 @@ pub struct Registry {
     pub cookie_secrets: Arc<Vec<Vec<u8>>>,
     /// Outgoing HTTP (schema URLs).
     pub http: reqwest::Client,
+    /// Wakes this node's courier dispatcher as soon as a message is queued.
+    pub courier_wakeup: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +113,7 @@ impl Registry {
             clock: Clock::default(),
             cookie_secrets: Arc::new(secrets),
             http,
+            courier_wakeup: Arc::new(tokio::sync::Notify::new()),
         })
     }
 }

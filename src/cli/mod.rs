@@ -27,6 +27,11 @@ pub enum Command {
         #[command(subcommand)]
         what: MigrateWhat,
     },
+    /// Outgoing messages.
+    Courier {
+        #[command(subcommand)]
+        what: CourierWhat,
+    },
     /// Print the version.
     Version,
 }
@@ -48,6 +53,12 @@ pub struct ServeArgs {
 pub enum MigrateWhat {
     /// Apply the SQL migrations to the database.
     Sql(MigrateArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CourierWhat {
+    /// Deliver queued messages until stopped (a separate worker beside `serve`).
+    Watch(ServeArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -83,6 +94,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Migrate {
                 what: MigrateWhat::Sql(args),
             } => migrate::run(args).await,
+            Command::Courier {
+                what: CourierWhat::Watch(args),
+            } => serve::watch_courier(args).await,
             Command::Version => {
                 println!("Version: {}", env!("CARGO_PKG_VERSION"));
                 Ok(())

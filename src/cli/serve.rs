@@ -70,9 +70,19 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         registry.admin_base
     );
     let persister = registry.persister.clone();
-    crate::http::serve(registry, public, admin, shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    // The courier dispatcher runs beside the listeners and stops with them.
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let courier = tokio::spawn(crate::courier::dispatcher::run(
+        registry.clone(),
+        std::time::Duration::from_secs(1),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let served = crate::http::serve(registry, public, admin, shutdown_signal()).await;
+    let _ = stop_tx.send(());
+    let _ = courier.await;
+    served.map_err(|e| format!("server error: {e}"))?;
     persister.close().await;
     tracing::info!("shut down cleanly");
     Ok(())
@@ -148,4 +158,45 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received, draining requests");
+}
+
+/// `ostiary courier watch`: only the dispatcher, for a separate worker process.
+pub async fn watch_courier(args: ServeArgs) -> Result<(), String> {
+    let loaded = Config::load(&args.config, args.dev, std::env::vars())
+        .map_err(|e| format!("invalid configuration: {e}"))?;
+    let mut config = loaded.config;
+    let scheme = if config.dev { "http" } else { "https" };
+    for (listener, port) in [
+        (&mut config.serve.public, 4433u16),
+        (&mut config.serve.admin, 4434u16),
+    ] {
+        if listener.base_url.is_none() {
+            listener.base_url = Some(format!(
+                "{scheme}://{}:{}/",
+                hostname(),
+                listener.port.unwrap_or(port)
+            ));
+        }
+    }
+    let registry = Registry::build(config)
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let pending = registry
+        .persister
+        .pending_migrations()
+        .await
+        .map_err(|e| format!("cannot read the migration state: {e}"))?;
+    if !pending.is_empty() {
+        return Err(
+            "the database has pending migrations; run `ostiary migrate sql -e --yes` first".into(),
+        );
+    }
+    tracing::info!("courier worker started");
+    crate::courier::dispatcher::run(
+        registry,
+        std::time::Duration::from_secs(1),
+        shutdown_signal(),
+    )
+    .await;
+    Ok(())
 }

@@ -1,9 +1,9 @@
 //! The admin route table: every admin endpoint on one screen, paths verbatim from Kratos.
 
-use super::{health, identities, schemas, sessions};
+use super::{courier, health, identities, schemas, selfservice_more, sessions};
 use crate::registry::Registry;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 pub fn router(r: Registry) -> Router {
@@ -44,6 +44,22 @@ pub fn router(r: Registry) -> Router {
         .route(
             "/admin/identities/{id}/sessions",
             get(sessions::list_identity_sessions).delete(sessions::delete_identity_sessions),
+        )
+        .route(
+            "/admin/recovery/code",
+            post(selfservice_more::create_recovery_code_for_identity),
+        )
+        .route(
+            "/admin/recovery/link",
+            post(selfservice_more::create_recovery_link_for_identity),
+        )
+        .route(
+            "/admin/courier/messages",
+            get(courier::list_courier_messages),
+        )
+        .route(
+            "/admin/courier/messages/{id}",
+            get(courier::get_courier_message),
         )
         .route("/admin/schemas", get(schemas::list_identity_schemas))
         .route("/admin/schemas/{id}", get(schemas::get_identity_schema))

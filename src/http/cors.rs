@@ -57,6 +57,34 @@ pub fn layer(c: &Cors) -> CorsLayer {
     layer
 }
 
+/// Strip every CORS header from answers to origins that are not allowed, so such origins learn
+/// nothing (the CORS layer itself still adds the method and header lists to their preflights).
+pub async fn strip_for_disallowed(
+    axum::extract::State(patterns): axum::extract::State<std::sync::Arc<Vec<String>>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let allowed = req
+        .headers()
+        .get(axum::http::header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(|o| patterns.iter().any(|p| origin_matches(p, o)))
+        .unwrap_or(true);
+    let mut res = next.run(req).await;
+    if !allowed {
+        let names: Vec<HeaderName> = res
+            .headers()
+            .keys()
+            .filter(|k| k.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for n in names {
+            res.headers_mut().remove(n);
+        }
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::origin_matches;

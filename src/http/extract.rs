@@ -150,8 +150,10 @@ fn is_private(ip: &std::net::IpAddr) -> bool {
     }
 }
 
-/// Kratos's "is this a JSON request?": Accept negotiates to application/json among
-/// `text/html, text/*, */*, application/json` (ties go to text/html), or Content-Type is JSON.
+/// Kratos's "is this a JSON request?": `Content-Type: application/json`, or the `Accept` header
+/// negotiates to `application/json` among the offers `text/html, text/*, */*, application/json`:
+/// highest q wins; at equal q an exact match beats `type/*`, which beats `*/*`; then the earlier
+/// offer wins; no `Accept` means `text/html`.
 pub fn is_json_request(h: &HeaderMap) -> bool {
     if header(h, "content-type")
         .map(|c| {
@@ -168,23 +170,44 @@ pub fn is_json_request(h: &HeaderMap) -> bool {
     let Some(accept) = header(h, "accept") else {
         return false;
     };
-    let mut best_json = -1.0f32;
-    let mut best_other = -1.0f32;
-    for part in accept.split(',') {
-        let mut pieces = part.split(';');
-        let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = pieces
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .filter_map(|q| q.parse::<f32>().ok())
-            .next()
-            .unwrap_or(1.0);
-        match media.as_str() {
-            "application/json" => best_json = best_json.max(q),
-            "text/html" | "text/*" | "*/*" => best_other = best_other.max(q),
-            _ => {}
+    let specs: Vec<(String, f32)> = accept
+        .split(',')
+        .map(|part| {
+            let mut pieces = part.split(';');
+            let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .filter_map(|q| q.trim().parse::<f32>().ok())
+                .next()
+                .unwrap_or(1.0);
+            (media, q)
+        })
+        .filter(|(m, _)| !m.is_empty())
+        .collect();
+    let offers = ["text/html", "text/*", "*/*", "application/json"];
+    let mut best = "text/html";
+    let mut best_q = -1.0f32;
+    let mut best_wild = 3;
+    for offer in offers {
+        for (spec, q) in &specs {
+            let q = *q;
+            if q == 0.0 || q < best_q {
+                continue;
+            }
+            if spec == "*/*" {
+                if q > best_q || best_wild > 2 {
+                    (best, best_q, best_wild) = (offer, q, 2);
+                }
+            } else if let Some(prefix) = spec.strip_suffix('*') {
+                if offer.starts_with(prefix) && (q > best_q || best_wild > 1) {
+                    (best, best_q, best_wild) = (offer, q, 1);
+                }
+            } else if spec == offer && (q > best_q || best_wild > 0) {
+                (best, best_q, best_wild) = (offer, q, 0);
+            }
         }
     }
-    best_json > 0.0 && best_json > best_other
+    best == "application/json"
 }
 
 #[cfg(test)]
@@ -214,6 +237,16 @@ mod tests {
             "text/html;q=0.5, application/json"
         )])));
         assert!(!is_json_request(&h(&[])));
+        // axios (inside the Ory SDKs) sends this by default.
+        assert!(is_json_request(&h(&[(
+            "accept",
+            "application/json, text/plain, */*"
+        )])));
+        assert!(is_json_request(&h(&[("accept", "application/*")])));
+        assert!(!is_json_request(&h(&[(
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )])));
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub async fn build(
             location: info.location,
         },
         browser_signal,
+        next_csrf: None,
     };
     Ok((req, set_cookie))
 }
@@ -80,11 +81,26 @@ fn has_non_cloudflare_cookie(headers: &HeaderMap) -> bool {
 
 /// The flow as JSON (masked CSRF token for browser flows) with the given status.
 pub fn flow_json(f: &Flow, req: &FlowRequest, status: StatusCode) -> Response {
-    let token = match (f.flow_type, &req.csrf_secret) {
-        (FlowType::Browser, Some(secret)) => csrf::mask(secret),
+    flow_json_with(f, req, status, None)
+}
+
+/// The flow as JSON, with the settings flow's identity.
+pub fn flow_json_with(
+    f: &Flow,
+    req: &FlowRequest,
+    status: StatusCode,
+    identity: Option<&Value>,
+) -> Response {
+    let secret = req
+        .next_csrf
+        .as_deref()
+        .and_then(csrf::decode_secret)
+        .or_else(|| req.csrf_secret.clone());
+    let token = match (f.flow_type, secret) {
+        (FlowType::Browser, Some(secret)) => csrf::mask(&secret),
         _ => String::new(),
     };
-    json_response(status, &f.to_json(&token))
+    json_response(status, &f.to_json_with(&token, identity))
 }
 
 pub fn see_other(location: &str) -> Response {
@@ -105,17 +121,24 @@ pub fn found(location: &str) -> Response {
 
 /// A new or fetched flow: JSON for API and JSON clients, else 303 to its UI.
 pub fn show_flow(r: &Registry, f: &Flow, req: &FlowRequest) -> Response {
-    if f.flow_type == FlowType::Api || req.is_json {
-        flow_json(f, req, StatusCode::OK)
-    } else {
-        see_other(&flow::ui_redirect(r, f.kind, f.id))
-    }
+    respond_flow(r, f, req, StatusCode::OK, None)
 }
 
 /// A flow with validation messages: 400 + flow for API and JSON clients, else 303 to its UI.
 pub fn invalid_flow(r: &Registry, f: &Flow, req: &FlowRequest) -> Response {
+    respond_flow(r, f, req, StatusCode::BAD_REQUEST, None)
+}
+
+/// The flow as JSON with `status` for API and JSON clients, else 303 to its UI.
+pub fn respond_flow(
+    r: &Registry,
+    f: &Flow,
+    req: &FlowRequest,
+    status: StatusCode,
+    identity: Option<&Value>,
+) -> Response {
     if f.flow_type == FlowType::Api || req.is_json {
-        flow_json(f, req, StatusCode::BAD_REQUEST)
+        flow_json_with(f, req, status, identity)
     } else {
         see_other(&flow::ui_redirect(r, f.kind, f.id))
     }

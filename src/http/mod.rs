@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cors;
+pub mod courier;
 pub mod error;
 pub mod extract;
 pub mod flow_request;
@@ -14,6 +15,7 @@ pub mod pagination;
 pub mod public;
 pub mod schemas;
 pub mod selfservice;
+pub mod selfservice_more;
 pub mod session_cookie;
 pub mod sessions;
 

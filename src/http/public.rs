@@ -1,6 +1,8 @@
 //! The public route table: every public endpoint on one screen, paths verbatim from Kratos.
 
-use super::{flow_request, health, logout, schemas, selfservice, sessions};
+use super::{
+    flow_request, health, logout, schemas, selfservice, selfservice_more as more, sessions,
+};
 use crate::registry::Registry;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, delete, get};
@@ -53,6 +55,54 @@ pub fn router(r: Registry) -> Router {
             axum::routing::post(selfservice::update_registration_flow),
         )
         .route(
+            "/self-service/settings/browser",
+            get(selfservice::create_browser_settings_flow),
+        )
+        .route(
+            "/self-service/settings/api",
+            get(selfservice::create_native_settings_flow),
+        )
+        .route(
+            "/self-service/settings/flows",
+            get(selfservice::get_settings_flow),
+        )
+        .route(
+            "/self-service/settings",
+            axum::routing::post(more::update_settings_flow),
+        )
+        .route(
+            "/self-service/recovery/browser",
+            get(selfservice::create_browser_recovery_flow),
+        )
+        .route(
+            "/self-service/recovery/api",
+            get(selfservice::create_native_recovery_flow),
+        )
+        .route(
+            "/self-service/recovery/flows",
+            get(selfservice::get_recovery_flow),
+        )
+        .route(
+            "/self-service/recovery",
+            axum::routing::post(more::update_recovery_flow).get(more::recovery_link),
+        )
+        .route(
+            "/self-service/verification/browser",
+            get(selfservice::create_browser_verification_flow),
+        )
+        .route(
+            "/self-service/verification/api",
+            get(selfservice::create_native_verification_flow),
+        )
+        .route(
+            "/self-service/verification/flows",
+            get(selfservice::get_verification_flow),
+        )
+        .route(
+            "/self-service/verification",
+            axum::routing::post(more::update_verification_flow).get(more::verification_link),
+        )
+        .route(
             "/self-service/logout/browser",
             get(logout::create_browser_logout_flow),
         )
@@ -71,7 +121,13 @@ pub fn router(r: Registry) -> Router {
         .layer(DefaultBodyLimit::max(super::MAX_BODY_BYTES))
         .with_state(r);
     if cors.enabled {
-        router.layer(super::cors::layer(&cors))
+        let patterns = std::sync::Arc::new(cors.allowed_origins.clone());
+        router
+            .layer(super::cors::layer(&cors))
+            .layer(axum::middleware::from_fn_with_state(
+                patterns,
+                super::cors::strip_for_disallowed,
+            ))
     } else {
         router
     }

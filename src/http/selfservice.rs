@@ -4,8 +4,7 @@
 use super::error::json_response;
 use super::extract::ClientInfo;
 use super::flow_request::{
-    self as fr, build, error_response, flow_json, invalid_flow, parse_body, see_other, show_flow,
-    str_field,
+    self as fr, build, error_response, invalid_flow, parse_body, see_other, show_flow, str_field,
 };
 use super::identities::query_pairs;
 use super::session_cookie;
@@ -14,7 +13,7 @@ use crate::identity::wire::{identity_json, View};
 use crate::registry::Registry;
 use crate::selfservice::flow::{self, Flow, FlowType, Kind};
 use crate::selfservice::request::FlowRequest;
-use crate::selfservice::{csrf, login, registration};
+use crate::selfservice::{csrf, login, recovery, registration, settings, verification};
 use crate::session::manager::Issued;
 use crate::session::wire::{session_json, Expand};
 use axum::body::Bytes;
@@ -95,6 +94,28 @@ async fn init(
             login::init(&r, &req, flow_type, q).await
         }
         Kind::Registration => registration::init(&r, &req, flow_type, return_to).await,
+        Kind::Recovery => recovery::init(&r, &req, flow_type, return_to).await,
+        Kind::Verification => verification::init(&r, &req, flow_type, return_to).await,
+        Kind::Settings => match settings::init(&r, &req, flow_type, return_to).await {
+            Ok((f, identity)) => {
+                let identity = identity_json(&identity, &r.public_base, View::Public);
+                return with_cookie(
+                    fr::respond_flow(&r, &f, &req, StatusCode::OK, Some(&identity)),
+                    csrf_cookie,
+                );
+            }
+            Err(Error::Api(e)) if browser && !req.is_json && e.id == Some(id::SESSION_INACTIVE) => {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.append_pair("return_to", &req.url);
+                let login = format!(
+                    "{}/self-service/login/browser?{}",
+                    r.public_base,
+                    q.finish()
+                );
+                return with_cookie(see_other(&login), csrf_cookie);
+            }
+            Err(e) => Err(e),
+        },
     };
     let res = match result {
         Ok(f) => show_flow(&r, &f, &req),
@@ -161,6 +182,24 @@ pub async fn create_native_registration_flow(
     init(r, Kind::Registration, FlowType::Api, headers, uri, ci, raw).await
 }
 
+macro_rules! init_handlers {
+    ($($name:ident => $kind:expr, $ty:expr;)*) => {$(
+        /// Flow init endpoint (see the route table).
+        pub async fn $name(State(r): State<Registry>, headers: HeaderMap, uri: Uri, ci: ClientInfo, RawQuery(raw): RawQuery) -> Response {
+            init(r, $kind, $ty, headers, uri, ci, raw).await
+        }
+    )*};
+}
+
+init_handlers! {
+    create_browser_settings_flow => Kind::Settings, FlowType::Browser;
+    create_native_settings_flow => Kind::Settings, FlowType::Api;
+    create_browser_recovery_flow => Kind::Recovery, FlowType::Browser;
+    create_native_recovery_flow => Kind::Recovery, FlowType::Api;
+    create_browser_verification_flow => Kind::Verification, FlowType::Browser;
+    create_native_verification_flow => Kind::Verification, FlowType::Api;
+}
+
 async fn get_flow(
     r: Registry,
     kind: Kind,
@@ -215,11 +254,63 @@ async fn get_flow(
         }
         return Err(e.into());
     }
+    let identity = if kind == Kind::Settings {
+        let (session, _) = req.current.as_ref().ok_or_else(settings::no_session)?;
+        if f.identity_id != Some(session.identity_id) {
+            return Err(crate::error::ApiError::new(403)
+                .with_id(id::SECURITY_IDENTITY_MISMATCH)
+                .with_reason("The flow was initiated for another identity.")
+                .into());
+        }
+        let i = r
+            .persister
+            .get_identity(session.identity_id, false)
+            .await?
+            .ok_or_else(settings::no_session)?;
+        Some(identity_json(&i, &r.public_base, View::Public))
+    } else {
+        None
+    };
     let req = FlowRequest {
         is_json: true,
         ..req
     };
-    Ok(flow_json(&f, &req, StatusCode::OK))
+    Ok(fr::flow_json_with(
+        &f,
+        &req,
+        StatusCode::OK,
+        identity.as_ref(),
+    ))
+}
+
+/// `GET /self-service/settings/flows?id=`
+pub async fn get_settings_flow(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
+    get_flow(r, Kind::Settings, headers, uri, raw).await
+}
+
+/// `GET /self-service/recovery/flows?id=`
+pub async fn get_recovery_flow(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
+    get_flow(r, Kind::Recovery, headers, uri, raw).await
+}
+
+/// `GET /self-service/verification/flows?id=`
+pub async fn get_verification_flow(
+    State(r): State<Registry>,
+    headers: HeaderMap,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
+    get_flow(r, Kind::Verification, headers, uri, raw).await
 }
 
 /// `GET /self-service/login/flows?id=`
@@ -244,10 +335,23 @@ pub async fn get_registration_flow(
 
 /// The session cookie for a browser login, plus a fresh anti-CSRF cookie (new principal).
 fn login_cookies(r: &Registry, issued: &Issued) -> Vec<HeaderValue> {
+    login_cookies_with(r, issued, None)
+}
+
+/// As [`login_cookies`], with the anti-CSRF secret chosen earlier in the request (when flows made in
+/// the same request are already bound to it).
+fn login_cookies_with(
+    r: &Registry,
+    issued: &Issued,
+    csrf_secret: Option<&str>,
+) -> Vec<HeaderValue> {
     let now = r.clock.now();
+    let secret = csrf_secret
+        .map(str::to_string)
+        .unwrap_or_else(csrf::new_secret);
     vec![
         session_cookie::issue(r, &issued.token, issued.session.expires_at, now),
-        session_cookie::csrf_cookie(r, &csrf::new_secret()),
+        session_cookie::csrf_cookie(r, &secret),
     ]
 }
 
@@ -404,6 +508,11 @@ pub async fn update_registration_flow(
     if !api && !req.is_json && req.current.is_some() {
         return fr::found(&already_in_redirect(&r, f.return_to.as_deref()));
     }
+    let mut req = req;
+    if !api && registration::session_hook_enabled(&r) {
+        req.next_csrf = Some(csrf::new_secret());
+    }
+    let flow_type = f.flow_type;
     let now = r.clock.now();
     match registration::submit(&r, &req, f, sub).await {
         Ok(registration::Outcome::Invalid(f)) => invalid_flow(&r, &f, &req),
@@ -416,7 +525,11 @@ pub async fn update_registration_flow(
             let identity_value = identity_json(&identity, &r.public_base, View::Public);
             let mut body = serde_json::Map::new();
             body.insert("identity".into(), identity_value);
-            let mut continue_with = Vec::new();
+            let mut continue_with =
+                match verification::after_registration(&r, &identity, flow_type, &req).await {
+                    Ok(items) => items,
+                    Err(e) => return error_response(&r, e, api || req.is_json).await,
+                };
             if let Some(issued) = &issued {
                 body.insert(
                     "session".into(),

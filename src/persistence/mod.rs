@@ -11,6 +11,8 @@
 //! dedicated writer avoids `SQLITE_BUSY` upgrades of deferred transactions under concurrency, while
 //! readers run in parallel under WAL.
 
+pub mod code;
+pub mod courier;
 pub mod flow;
 pub mod identity;
 pub mod rows;

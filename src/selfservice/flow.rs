@@ -15,6 +15,9 @@ use uuid::Uuid;
 pub enum Kind {
     Login,
     Registration,
+    Settings,
+    Recovery,
+    Verification,
 }
 
 impl Kind {
@@ -22,6 +25,9 @@ impl Kind {
         match self {
             Kind::Login => "login",
             Kind::Registration => "registration",
+            Kind::Settings => "settings",
+            Kind::Recovery => "recovery",
+            Kind::Verification => "verification",
         }
     }
 }
@@ -62,6 +68,15 @@ pub struct Flow {
     /// The anti-CSRF secret (cookie value) the browser flow was created with; never sent.
     pub csrf_secret: Option<String>,
     pub transient_payload: Option<Value>,
+    /// The identity a settings flow belongs to (and a recovery flow recovers).
+    #[serde(default)]
+    pub identity_id: Option<Uuid>,
+    /// What the client should do next (`continue_with`), for settings and recovery.
+    #[serde(default)]
+    pub continue_with: Vec<Value>,
+    /// Wrong code submissions so far (recovery and verification).
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 impl Flow {
@@ -96,6 +111,9 @@ impl Flow {
             )),
             csrf_secret: None,
             transient_payload: None,
+            identity_id: None,
+            continue_with: Vec::new(),
+            attempts: 0,
         }
     }
 
@@ -105,6 +123,11 @@ impl Flow {
 
     /// The wire JSON; `csrf` is the masked token for browser flows (empty for native ones).
     pub fn to_json(&self, csrf: &str) -> Value {
+        self.to_json_with(csrf, None)
+    }
+
+    /// The wire JSON with the settings flow's `identity`.
+    pub fn to_json_with(&self, csrf: &str, identity: Option<&Value>) -> Value {
         let mut m = Map::new();
         m.insert("id".into(), json!(self.id));
         m.insert("type".into(), json!(self.flow_type.as_str()));
@@ -126,6 +149,19 @@ impl Flow {
         }
         if let Some(tp) = &self.transient_payload {
             m.insert("transient_payload".into(), tp.clone());
+        }
+        if self.kind == Kind::Settings {
+            m.insert("identity".into(), identity.cloned().unwrap_or(Value::Null));
+        }
+        if matches!(self.kind, Kind::Settings | Kind::Recovery) {
+            m.insert(
+                "continue_with".into(),
+                if self.continue_with.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Array(self.continue_with.clone())
+                },
+            );
         }
         m.insert("state".into(), json!(self.state));
         Value::Object(m)
@@ -158,12 +194,20 @@ impl Flow {
     }
 }
 
-pub fn lifespan(r: &Registry, kind: Kind) -> Duration {
+/// `selfservice.flows.<kind>`.
+pub fn flow_config(r: &Registry, kind: Kind) -> &crate::config::Flow {
     let flows = &r.config.selfservice.flows;
-    let configured = match kind {
-        Kind::Login => flows.login.lifespan,
-        Kind::Registration => flows.registration.lifespan,
-    };
+    match kind {
+        Kind::Login => &flows.login,
+        Kind::Registration => &flows.registration,
+        Kind::Settings => &flows.settings,
+        Kind::Recovery => &flows.recovery,
+        Kind::Verification => &flows.verification,
+    }
+}
+
+pub fn lifespan(r: &Registry, kind: Kind) -> Duration {
+    let configured = flow_config(r, kind).lifespan;
     configured
         .map(|d| d.0)
         .unwrap_or_else(|| Duration::hours(1))
@@ -171,11 +215,7 @@ pub fn lifespan(r: &Registry, kind: Kind) -> Duration {
 
 /// The UI URL of a flow kind (`selfservice.flows.<kind>.ui_url`).
 pub fn ui_url(r: &Registry, kind: Kind) -> String {
-    let flows = &r.config.selfservice.flows;
-    let configured = match kind {
-        Kind::Login => flows.login.ui_url.clone(),
-        Kind::Registration => flows.registration.ui_url.clone(),
-    };
+    let configured = flow_config(r, kind).ui_url.clone();
     configured
         .unwrap_or_else(|| format!("https://www.ory.sh/kratos/docs/fallback/{}", kind.as_str()))
 }

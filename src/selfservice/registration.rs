@@ -51,6 +51,15 @@ fn disabled() -> Error {
         .into()
 }
 
+/// 400 `session_already_available` with a flow-specific reason.
+pub fn already_registered_reason(reason: &str) -> Error {
+    ApiError::new(400)
+        .with_id(id::SESSION_ALREADY_AVAILABLE)
+        .with_reason(reason)
+        .with_message(reason)
+        .into()
+}
+
 pub fn already_registered() -> Error {
     ApiError::new(400)
         .with_id(id::SESSION_ALREADY_AVAILABLE)

@@ -20,6 +20,9 @@ pub struct FlowRequest {
     /// For native flows: why the request looks like it came from a browser (an `Origin` header or a
     /// cookie), which Kratos refuses.
     pub browser_signal: Option<&'static str>,
+    /// The anti-CSRF secret this response will set when it logs someone in (a new principal gets a
+    /// new token); flows created in the same request are bound to it.
+    pub next_csrf: Option<String>,
 }
 
 /// The reason Kratos gives when a native flow is submitted with an `Origin` header.

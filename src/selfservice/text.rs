@@ -94,3 +94,93 @@ pub fn already_completed() -> Message {
         "The request was already completed successfully and can not be retried.",
     )
 }
+pub fn email_label() -> Message {
+    Message::info(1070007, "Email")
+}
+pub fn submit_label() -> Message {
+    Message::info(1070005, "Submit")
+}
+pub fn continue_label() -> Message {
+    Message::info(1070009, "Continue")
+}
+pub fn save_label() -> Message {
+    Message::info(1070003, "Save")
+}
+pub fn resend_label() -> Message {
+    Message::info(1070008, "Resend code")
+}
+pub fn recovery_code_label() -> Message {
+    Message::info(1070010, "Recovery code")
+}
+pub fn verification_code_label() -> Message {
+    Message::info(1070011, "Verification code")
+}
+pub fn settings_saved() -> Message {
+    Message::success(1050001, "Your changes have been saved!")
+}
+pub fn recovery_code_sent() -> Message {
+    Message::info(1060003, "An email containing a recovery code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.")
+}
+pub fn recovery_link_sent() -> Message {
+    Message::info(1060002, "An email containing a recovery link has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.")
+}
+pub fn recovery_success() -> Message {
+    Message::success(1060001, "You successfully recovered your account. Please change your password or set up an alternative login method (e.g. social sign in) within the next 60.00 minutes.")
+}
+pub fn recovery_code_invalid() -> Message {
+    Message::error(
+        4060006,
+        "The recovery code is invalid or has already been used. Please try again.",
+    )
+}
+pub fn recovery_token_invalid() -> Message {
+    Message::error(
+        4060004,
+        "The recovery token is invalid or has already been used. Please retry the flow.",
+    )
+}
+pub fn verification_code_sent() -> Message {
+    Message::info(1080003, "An email containing a verification code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.")
+}
+pub fn verification_link_sent() -> Message {
+    Message::info(1080001, "An email containing a verification link has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.")
+}
+pub fn verification_success() -> Message {
+    Message::success(1080002, "You successfully verified your email address.")
+}
+pub fn verification_code_invalid() -> Message {
+    Message::error(
+        4070006,
+        "The verification code is invalid or has already been used. Please try again.",
+    )
+}
+pub fn verification_token_invalid() -> Message {
+    Message::error(
+        4070001,
+        "The verification token is invalid or has already been used. Please retry the flow.",
+    )
+}
+pub fn same_password() -> Message {
+    Message::error(
+        4000039,
+        "The new password must be different from the old password.",
+    )
+}
+pub fn settings_expired(minutes: f64) -> Message {
+    Message::error(
+        4050001,
+        format!("The settings flow expired {minutes:.2} minutes ago, please try again."),
+    )
+}
+pub fn recovery_expired(minutes: f64) -> Message {
+    Message::error(
+        4060005,
+        format!("The recovery flow expired {minutes:.2} minutes ago, please try again."),
+    )
+}
+pub fn verification_expired(minutes: f64) -> Message {
+    Message::error(
+        4070005,
+        format!("The verification flow expired {minutes:.2} minutes ago, please try again."),
+    )
+}

@@ -24,6 +24,14 @@ impl Message {
             context: None,
         }
     }
+    pub fn success(id: u32, text: impl Into<String>) -> Message {
+        Message {
+            id,
+            text: text.into(),
+            kind: "success".into(),
+            context: None,
+        }
+    }
     pub fn error(id: u32, text: impl Into<String>) -> Message {
         Message {
             id,

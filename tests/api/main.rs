@@ -6,4 +6,5 @@ mod cli;
 mod helpers;
 mod identities;
 mod native;
+mod sdk;
 mod sessions;

@@ -58,7 +58,12 @@ window.spa = {
 
   // A wrong password must come back as a 400 with the flow, readable cross-origin.
   async loginWrongPassword(identifier) {
-    const { data: flow } = await frontend.createBrowserLoginFlow();
+    let flow;
+    try {
+      ({ data: flow } = await frontend.createBrowserLoginFlow());
+    } catch (err) {
+      return { step: "createBrowserLoginFlow", ...failure(err) };
+    }
     try {
       await frontend.updateLoginFlow({
         flow: flow.id,
@@ -74,6 +79,37 @@ window.spa = {
       const f = failure(err);
       const messages = (f.body && f.body.ui && f.body.ui.messages) || [];
       return { ...f, body: undefined, flowId: f.body && f.body.id, messageIds: messages.map((m) => m.id) };
+    }
+  },
+
+  // createBrowserRegistrationFlow → updateRegistrationFlow with the flow's csrf_token node.
+  async register(email, password) {
+    let flow;
+    try {
+      ({ data: flow } = await frontend.createBrowserRegistrationFlow());
+    } catch (err) {
+      return { step: "createBrowserRegistrationFlow", ...failure(err) };
+    }
+    try {
+      const { status, data } = await frontend.updateRegistrationFlow({
+        flow: flow.id,
+        updateRegistrationFlowBody: {
+          method: "password",
+          traits: { email },
+          password,
+          csrf_token: csrfTokenOf(flow),
+        },
+      });
+      return {
+        ok: true,
+        status,
+        flowType: flow.type,
+        identityId: data.identity && data.identity.id,
+        email: data.identity && data.identity.traits.email,
+        hasSessionToken: "session_token" in data,
+      };
+    } catch (err) {
+      return { step: "updateRegistrationFlow", ...failure(err) };
     }
   },
 

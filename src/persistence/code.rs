@@ -1,0 +1,187 @@
+//! One-time codes and link tokens of recovery and verification, stored as SHA-256 digests.
+
+use super::rows::uuid;
+use super::Persister;
+use crate::error::Result;
+use crate::time::to_micros;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A stored code, found by its digest.
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    pub id: Uuid,
+    pub flow_id: Uuid,
+    pub identity_id: Option<Uuid>,
+    pub address: String,
+    pub expired: bool,
+    pub used: bool,
+}
+
+impl Persister {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_code(
+        &self,
+        flow_id: Uuid,
+        kind: &str,
+        code_hash: &str,
+        identity_id: Option<Uuid>,
+        address: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO selfservice_codes (id, flow_id, kind, code_hash, identity_id, address, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(flow_id.to_string())
+        .bind(kind)
+        .bind(code_hash)
+        .bind(identity_id.map(|i| i.to_string()))
+        .bind(address)
+        .bind(to_micros(expires_at))
+        .bind(to_micros(now))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The code with this digest (of this kind, and of this flow when given).
+    pub async fn find_code(
+        &self,
+        kind: &str,
+        code_hash: &str,
+        flow_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredCode>> {
+        let row: Option<(String, String, Option<String>, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, flow_id, identity_id, address, expires_at, used_at FROM selfservice_codes \
+             WHERE kind = $1 AND code_hash = $2 AND ($3 = '' OR flow_id = $3)",
+        )
+        .bind(kind)
+        .bind(code_hash)
+        .bind(flow_id.map(|f| f.to_string()).unwrap_or_default())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|(id, flow, identity, address, expires, used)| {
+            Ok(StoredCode {
+                id: uuid(&id)?,
+                flow_id: uuid(&flow)?,
+                identity_id: identity.as_deref().map(uuid).transpose()?,
+                address,
+                expired: expires <= to_micros(now),
+                used: used.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Mark a code used; false when it was used already (a concurrent submission won).
+    pub async fn use_code(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE selfservice_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(id.to_string())
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Invalidate every unused code of a flow (a new code replaces them).
+    pub async fn invalidate_flow_codes(&self, flow_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE selfservice_codes SET used_at = $1 WHERE flow_id = $2 AND used_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(flow_id.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Mark a verifiable address verified (in its table and in the identity's address document).
+    pub async fn mark_address_verified(
+        &self,
+        identity_id: Uuid,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let Some(mut identity) = self.get_identity(identity_id, true).await? else {
+            return Ok(false);
+        };
+        let mut changed = false;
+        for a in identity
+            .verifiable_addresses
+            .iter_mut()
+            .filter(|a| a.value == address)
+        {
+            a.verified = true;
+            a.status = "completed".into();
+            a.verified_at = Some(now);
+            a.updated_at = now;
+            changed = true;
+        }
+        if changed {
+            identity.updated_at = now;
+            self.update_identity(&identity).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Set a verifiable address's status (`sent` once a code went out).
+    pub async fn set_address_status(
+        &self,
+        identity_id: Uuid,
+        address: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(mut identity) = self.get_identity(identity_id, true).await? else {
+            return Ok(());
+        };
+        let mut changed = false;
+        for a in identity
+            .verifiable_addresses
+            .iter_mut()
+            .filter(|a| a.value == address && !a.verified)
+        {
+            if a.status != status {
+                a.status = status.into();
+                a.updated_at = now;
+                changed = true;
+            }
+        }
+        if changed {
+            self.update_identity(&identity).await?;
+        }
+        Ok(())
+    }
+
+    /// The identity owning a verifiable (or recovery) address, if any.
+    pub async fn find_identity_by_address(
+        &self,
+        table: AddressTable,
+        via: &str,
+        value: &str,
+    ) -> Result<Option<Uuid>> {
+        let sql = match table {
+            AddressTable::Verifiable => "SELECT identity_id FROM identity_verifiable_addresses WHERE via = $1 AND value = $2",
+            AddressTable::Recovery => "SELECT identity_id FROM identity_recovery_addresses WHERE via = $1 AND value = $2",
+        };
+        let row: Option<(String,)> = sqlx::query_as(sql)
+            .bind(via)
+            .bind(value)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|(id,)| uuid(&id)).transpose()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum AddressTable {
+    Verifiable,
+    Recovery,
+}

@@ -1,0 +1,456 @@
+//! The recovery flow (`code` by default, or `link`): send a one-time code or link to a recovery
+//! address; a valid one logs the identity in with a privileged session and continues into a
+//! settings flow. Unknown addresses get the same answer as known ones.
+
+use super::codes::{self, MAX_ATTEMPTS};
+use super::flow::{Flow, FlowType, Kind};
+use super::login::{checked_return_to, ensure_csrf};
+use super::request::FlowRequest;
+use super::text;
+use super::ui::{Message, Node};
+use crate::error::{Error, Result};
+use crate::identity::manager::normalize_address;
+use crate::persistence::code::AddressTable;
+use crate::registry::Registry;
+use crate::session::manager::{self, Issued};
+use crate::session::AuthenticationMethod;
+use serde_json::json;
+use uuid::Uuid;
+
+#[derive(Debug, Default)]
+pub struct Submission {
+    pub method: Option<String>,
+    pub email: Option<String>,
+    pub code: Option<String>,
+    pub csrf_token: Option<String>,
+}
+
+pub enum Outcome {
+    /// The flow to show (code sent, wrong code, …).
+    Flow(Box<Flow>),
+    /// Recovered: a privileged session and the settings flow to continue in.
+    Recovered {
+        flow: Box<Flow>,
+        issued: Box<Issued>,
+        settings: Box<Flow>,
+    },
+}
+
+pub fn is_enabled(r: &Registry) -> bool {
+    r.config.selfservice.flows.recovery.enabled.unwrap_or(false)
+}
+
+pub fn method(r: &Registry) -> &'static str {
+    match r.config.selfservice.flows.recovery.use_method.as_deref() {
+        Some("link") => "link",
+        _ => "code",
+    }
+}
+
+fn disabled() -> Error {
+    Error::bad_request("Recovery is not allowed because it was disabled.")
+}
+
+pub async fn init(
+    r: &Registry,
+    req: &FlowRequest,
+    flow_type: FlowType,
+    return_to: Option<&str>,
+) -> Result<Flow> {
+    if !is_enabled(r) {
+        return Err(disabled());
+    }
+    let return_to = checked_return_to(r, return_to)?;
+    if req.current.is_some() {
+        return Err(super::registration::already_registered_reason(
+            "A valid session was detected and thus recovery is not possible.",
+        ));
+    }
+    new_flow(r, req, flow_type, return_to).await
+}
+
+async fn new_flow(
+    r: &Registry,
+    req: &FlowRequest,
+    flow_type: FlowType,
+    return_to: Option<String>,
+) -> Result<Flow> {
+    let mut f = Flow::new(r, Kind::Recovery, flow_type, req.url.clone(), return_to);
+    if flow_type == FlowType::Browser {
+        f.ui.nodes
+            .push(Node::input("default", "csrf_token", "hidden").required());
+        f.csrf_secret = req.csrf_cookie.clone();
+    }
+    let m = method(r);
+    f.ui.nodes.push(
+        Node::input(m, "email", "email")
+            .required()
+            .label(text::email_label()),
+    );
+    f.ui.nodes.push(
+        Node::input(m, "method", "submit")
+            .value(m)
+            .label(text::submit_label()),
+    );
+    f.save(r).await?;
+    Ok(f)
+}
+
+pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
+    let now = r.clock.now();
+    match new_flow(r, req, old.flow_type, old.return_to.clone()).await {
+        Ok(mut new) => {
+            new.ui.messages.push(text::recovery_expired(
+                (now - old.expires_at).num_milliseconds() as f64 / 60000.0,
+            ));
+            if let Err(e) = new.save(r).await {
+                return e;
+            }
+            super::flow::expired_error(old, new.id, now)
+        }
+        Err(e) => e,
+    }
+}
+
+fn code_nodes(f: &mut Flow, address: Option<&str>) {
+    f.ui.nodes.retain(|n| n.name() == "csrf_token");
+    f.ui.nodes.push(
+        Node::input("code", "code", "text")
+            .required()
+            .attr("pattern", "[0-9]+")
+            .attr("maxlength", 6)
+            .label(text::recovery_code_label()),
+    );
+    f.ui.nodes
+        .push(Node::input("code", "method", "hidden").value("code"));
+    f.ui.nodes.push(
+        Node::input("code", "method", "submit")
+            .value("code")
+            .label(text::submit_label()),
+    );
+    if let Some(a) = address {
+        f.ui.nodes.push(
+            Node::input("code", "email", "submit")
+                .value(a)
+                .label(text::resend_label()),
+        );
+    }
+}
+
+async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
+    let now = r.clock.now();
+    let m = method(r);
+    let owner = r
+        .persister
+        .find_identity_by_address(AddressTable::Recovery, "email", address)
+        .await?;
+    r.persister.invalidate_flow_codes(f.id, now).await?;
+    match owner {
+        Some(identity_id) => {
+            let expires = now + codes::lifespan(r, m);
+            if m == "link" {
+                let token = codes::new_link_token();
+                r.persister
+                    .create_code(
+                        f.id,
+                        "recovery_link",
+                        &codes::link_digest(&token),
+                        Some(identity_id),
+                        address,
+                        expires,
+                        now,
+                    )
+                    .await?;
+                let url = format!(
+                    "{}/self-service/recovery?flow={}&token={token}",
+                    r.public_base, f.id
+                );
+                crate::courier::queue_email(
+                    r,
+                    address,
+                    "recovery_valid",
+                    &json!({"To": address, "RecoveryURL": url}),
+                )
+                .await?;
+            } else {
+                let code = codes::new_code();
+                r.persister
+                    .create_code(
+                        f.id,
+                        "recovery_code",
+                        &codes::code_digest(r, f.id, &code),
+                        Some(identity_id),
+                        address,
+                        expires,
+                        now,
+                    )
+                    .await?;
+                crate::courier::queue_email(
+                    r,
+                    address,
+                    "recovery_code_valid",
+                    &json!({"To": address, "RecoveryCode": code}),
+                )
+                .await?;
+            }
+        }
+        None => {
+            if r.config
+                .selfservice
+                .flows
+                .recovery
+                .notify_unknown_recipients
+                .unwrap_or(false)
+            {
+                let template = if m == "link" {
+                    "recovery_invalid"
+                } else {
+                    "recovery_code_invalid"
+                };
+                crate::courier::queue_email(r, address, template, &json!({"To": address})).await?;
+            }
+        }
+    }
+    f.state = "sent_email".into();
+    f.active = Some(m.into());
+    if m == "code" {
+        code_nodes(f, Some(address));
+        f.ui.messages.push(text::recovery_code_sent());
+    } else {
+        f.ui.messages.push(text::recovery_link_sent());
+    }
+    Ok(())
+}
+
+/// Check a code or link token; on success, log in with a privileged session and open settings.
+pub async fn check(
+    r: &Registry,
+    req: &FlowRequest,
+    f: &mut Flow,
+    secret: &str,
+    is_link_token: bool,
+) -> Result<Option<(Issued, Flow)>> {
+    let now = r.clock.now();
+    if f.attempts >= MAX_ATTEMPTS {
+        return Ok(None);
+    }
+    let (kind, digest, method) = if is_link_token {
+        ("recovery_link", codes::link_digest(secret), "link_recovery")
+    } else {
+        (
+            "recovery_code",
+            codes::code_digest(r, f.id, secret),
+            "code_recovery",
+        )
+    };
+    let code = r
+        .persister
+        .find_code(kind, &digest, Some(f.id), now)
+        .await?;
+    let Some(code) = code.filter(|c| !c.used && !c.expired) else {
+        f.attempts += 1;
+        return Ok(None);
+    };
+    let Some(identity_id) = code.identity_id else {
+        return Ok(None);
+    };
+    if !r.persister.use_code(code.id, now).await? {
+        return Ok(None);
+    }
+    let Some(identity) = r
+        .persister
+        .get_identity(identity_id, true)
+        .await?
+        .filter(|i| i.is_active())
+    else {
+        return Ok(None);
+    };
+    // Recovering through an address proves control of it.
+    r.persister
+        .mark_address_verified(identity.id, &code.address, now)
+        .await?;
+    let m = AuthenticationMethod {
+        method: method.into(),
+        aal: "aal1".into(),
+        completed_at: now,
+        provider: None,
+        organization: None,
+    };
+    let device = manager::DeviceInfo {
+        ip: req.device.ip.clone(),
+        user_agent: req.device.user_agent.clone(),
+        location: req.device.location.clone(),
+    };
+    let issued = manager::issue(&r.persister, &r.config, &identity, vec![m], device, now).await?;
+    let mut settings =
+        super::settings::create(r, req, f.flow_type, &identity, f.return_to.clone()).await?;
+    settings.ui.messages.push(text::recovery_success());
+    settings.save(r).await?;
+    f.state = "passed_challenge".into();
+    f.ui.nodes.retain(|n| n.name() == "csrf_token");
+    let mut item = json!({"action": "show_settings_ui", "flow": {"id": settings.id}});
+    if f.flow_type == FlowType::Browser {
+        item["flow"]["url"] = json!(super::flow::ui_redirect(r, Kind::Settings, settings.id));
+    }
+    f.continue_with = Vec::new();
+    if f.flow_type == FlowType::Api {
+        f.continue_with
+            .push(json!({"action": "set_ory_session_token", "ory_session_token": issued.token}));
+    }
+    f.continue_with.push(item);
+    Ok(Some((issued, settings)))
+}
+
+pub async fn submit(
+    r: &Registry,
+    req: &FlowRequest,
+    mut f: Flow,
+    body: Submission,
+) -> Result<Outcome> {
+    if !is_enabled(r) {
+        return Err(disabled());
+    }
+    let now = r.clock.now();
+    ensure_csrf(&f, req, body.csrf_token.as_deref())?;
+    if f.is_expired(now) {
+        return Err(expired(r, req, &f).await);
+    }
+    f.ui.reset_messages();
+    if f.state == "passed_challenge" {
+        f.ui.messages.push(Message::error(
+            4060001,
+            "The request was already completed successfully and can not be retried.",
+        ));
+        return Ok(Outcome::Flow(Box::new(f)));
+    }
+    let code = body.code.clone().filter(|c| !c.trim().is_empty());
+    let email = body.email.clone().filter(|e| !e.trim().is_empty());
+    match (code, email) {
+        (Some(code), _) if f.state == "sent_email" && method(r) == "code" => {
+            match check(r, req, &mut f, &code, false).await? {
+                Some((issued, settings)) => {
+                    f.save(r).await?;
+                    return Ok(Outcome::Recovered {
+                        flow: Box::new(f),
+                        issued: Box::new(issued),
+                        settings: Box::new(settings),
+                    });
+                }
+                None => {
+                    code_nodes(&mut f, None);
+                    f.ui.messages.push(text::recovery_code_invalid());
+                }
+            }
+        }
+        (_, Some(email)) => {
+            let address = normalize_address("email", &email);
+            if !address.contains('@') {
+                f.ui.add_node_message(
+                    "email",
+                    Message::error(4000040, "Enter a valid email address"),
+                );
+            } else {
+                send(r, &mut f, &address).await?;
+            }
+        }
+        _ => f.ui.add_node_message("email", text::missing("email")),
+    }
+    f.save(r).await?;
+    Ok(Outcome::Flow(Box::new(f)))
+}
+
+/// Admin: a recovery flow with a fresh code (`createRecoveryCodeForIdentity`).
+pub async fn admin_code(
+    r: &Registry,
+    identity_id: Uuid,
+    flow_type: FlowType,
+    expires_in: chrono::Duration,
+) -> Result<(Flow, String)> {
+    let now = r.clock.now();
+    let identity = r
+        .persister
+        .get_identity(identity_id, false)
+        .await?
+        .ok_or_else(|| Error::not_found_reason("The requested identity id does not exist."))?;
+    let mut f = Flow::new(
+        r,
+        Kind::Recovery,
+        flow_type,
+        format!("{}/admin/recovery/code", r.admin_base),
+        None,
+    );
+    f.expires_at = now + expires_in;
+    f.state = "sent_email".into();
+    f.active = Some("code".into());
+    if flow_type == FlowType::Browser {
+        // Whoever opens the link gets a CSRF cookie on first load; the flow accepts any cookie.
+        f.ui.nodes
+            .push(Node::input("default", "csrf_token", "hidden").required());
+    }
+    code_nodes(&mut f, None);
+    let code = codes::new_code();
+    let address = identity
+        .recovery_addresses
+        .first()
+        .map(|a| a.value.clone())
+        .unwrap_or_default();
+    r.persister
+        .create_code(
+            f.id,
+            "recovery_code",
+            &codes::code_digest(r, f.id, &code),
+            Some(identity.id),
+            &address,
+            now + expires_in,
+            now,
+        )
+        .await?;
+    f.save(r).await?;
+    Ok((f, code))
+}
+
+/// Admin: a recovery link (`createRecoveryLinkForIdentity`).
+pub async fn admin_link(
+    r: &Registry,
+    identity_id: Uuid,
+    expires_in: chrono::Duration,
+    return_to: Option<String>,
+) -> Result<(Flow, String)> {
+    let now = r.clock.now();
+    let identity = r
+        .persister
+        .get_identity(identity_id, false)
+        .await?
+        .ok_or_else(|| Error::bad_request("The requested identity id does not exist."))?;
+    let mut f = Flow::new(
+        r,
+        Kind::Recovery,
+        FlowType::Browser,
+        format!("{}/admin/recovery/link", r.admin_base),
+        return_to,
+    );
+    f.expires_at = now + expires_in;
+    f.state = "sent_email".into();
+    f.active = Some("link".into());
+    f.ui.nodes
+        .push(Node::input("default", "csrf_token", "hidden").required());
+    let token = codes::new_link_token();
+    let address = identity
+        .recovery_addresses
+        .first()
+        .map(|a| a.value.clone())
+        .unwrap_or_default();
+    r.persister
+        .create_code(
+            f.id,
+            "recovery_link",
+            &codes::link_digest(&token),
+            Some(identity.id),
+            &address,
+            now + expires_in,
+            now,
+        )
+        .await?;
+    f.save(r).await?;
+    Ok((f, token))
+}

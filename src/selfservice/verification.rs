@@ -1,0 +1,362 @@
+//! The verification flow (`code` by default, or `link`): send a one-time code or link to a
+//! verifiable address, check it, mark the address verified. Unknown addresses get the same answer as
+//! known ones (and an email only where `notify_unknown_recipients` says so).
+
+use super::codes::{self, MAX_ATTEMPTS};
+use super::flow::{Flow, FlowType, Kind};
+use super::login::{checked_return_to, ensure_csrf};
+use super::request::FlowRequest;
+use super::text;
+use super::ui::{Message, Node};
+use crate::error::{Error, Result};
+use crate::identity::manager::normalize_address;
+use crate::identity::Identity;
+use crate::persistence::code::AddressTable;
+use crate::registry::Registry;
+use serde_json::{json, Value};
+
+#[derive(Debug, Default)]
+pub struct Submission {
+    pub method: Option<String>,
+    pub email: Option<String>,
+    pub code: Option<String>,
+    pub csrf_token: Option<String>,
+}
+
+pub fn is_enabled(r: &Registry) -> bool {
+    r.config
+        .selfservice
+        .flows
+        .verification
+        .enabled
+        .unwrap_or(false)
+}
+
+/// `code` (default) or `link`.
+pub fn method(r: &Registry) -> &'static str {
+    match r
+        .config
+        .selfservice
+        .flows
+        .verification
+        .use_method
+        .as_deref()
+    {
+        Some("link") => "link",
+        _ => "code",
+    }
+}
+
+fn disabled() -> Error {
+    Error::bad_request("Verification is not allowed because it was disabled.")
+}
+
+fn choose_nodes(f: &mut Flow, m: &str) {
+    f.ui.nodes.retain(|n| n.name() == "csrf_token");
+    f.ui.nodes.push(
+        Node::input(m, "email", "email")
+            .required()
+            .label(text::email_label()),
+    );
+    f.ui.nodes.push(
+        Node::input(m, "method", "submit")
+            .value(m)
+            .label(text::submit_label()),
+    );
+}
+
+pub async fn init(
+    r: &Registry,
+    req: &FlowRequest,
+    flow_type: FlowType,
+    return_to: Option<&str>,
+) -> Result<Flow> {
+    if !is_enabled(r) {
+        return Err(disabled());
+    }
+    let return_to = checked_return_to(r, return_to)?;
+    let mut f = Flow::new(r, Kind::Verification, flow_type, req.url.clone(), return_to);
+    if flow_type == FlowType::Browser {
+        f.ui.nodes
+            .push(Node::input("default", "csrf_token", "hidden").required());
+        f.csrf_secret = req.csrf_cookie.clone();
+    }
+    choose_nodes(&mut f, method(r));
+    f.save(r).await?;
+    Ok(f)
+}
+
+pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
+    let now = r.clock.now();
+    match init(r, req, old.flow_type, old.return_to.as_deref()).await {
+        Ok(mut new) => {
+            new.ui.messages.push(text::verification_expired(
+                (now - old.expires_at).num_milliseconds() as f64 / 60000.0,
+            ));
+            if let Err(e) = new.save(r).await {
+                return e;
+            }
+            super::flow::expired_error(old, new.id, now)
+        }
+        Err(e) => e,
+    }
+}
+
+/// Send a code (or link) for `address` within flow `f`, whether or not the address is known.
+async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
+    let now = r.clock.now();
+    let m = method(r);
+    let owner = r
+        .persister
+        .find_identity_by_address(AddressTable::Verifiable, "email", address)
+        .await?;
+    r.persister.invalidate_flow_codes(f.id, now).await?;
+    match owner {
+        Some(identity_id) => {
+            let expires = now + codes::lifespan(r, m);
+            if m == "link" {
+                let token = codes::new_link_token();
+                r.persister
+                    .create_code(
+                        f.id,
+                        "verification_link",
+                        &codes::link_digest(&token),
+                        Some(identity_id),
+                        address,
+                        expires,
+                        now,
+                    )
+                    .await?;
+                let url = format!(
+                    "{}/self-service/verification?flow={}&token={token}",
+                    r.public_base, f.id
+                );
+                crate::courier::queue_email(
+                    r,
+                    address,
+                    "verification_valid",
+                    &json!({"To": address, "VerificationURL": url}),
+                )
+                .await?;
+            } else {
+                let code = codes::new_code();
+                r.persister
+                    .create_code(
+                        f.id,
+                        "verification_code",
+                        &codes::code_digest(r, f.id, &code),
+                        Some(identity_id),
+                        address,
+                        expires,
+                        now,
+                    )
+                    .await?;
+                let url = format!(
+                    "{}/self-service/verification?flow={}&code={code}",
+                    r.public_base, f.id
+                );
+                crate::courier::queue_email(
+                    r,
+                    address,
+                    "verification_code_valid",
+                    &json!({"To": address, "VerificationCode": code, "VerificationURL": url}),
+                )
+                .await?;
+            }
+            r.persister
+                .set_address_status(identity_id, address, "sent", now)
+                .await?;
+        }
+        None => {
+            if r.config
+                .selfservice
+                .flows
+                .verification
+                .notify_unknown_recipients
+                .unwrap_or(false)
+            {
+                let template = if m == "link" {
+                    "verification_invalid"
+                } else {
+                    "verification_code_invalid"
+                };
+                crate::courier::queue_email(r, address, template, &json!({"To": address})).await?;
+            }
+        }
+    }
+    f.state = "sent_email".into();
+    f.active = Some(m.into());
+    f.ui.nodes.retain(|n| n.name() == "csrf_token");
+    if m == "link" {
+        f.ui.nodes.push(
+            Node::input(m, "email", "email")
+                .required()
+                .value(address)
+                .label(text::email_label()),
+        );
+        f.ui.nodes.push(
+            Node::input(m, "method", "submit")
+                .value(m)
+                .label(text::resend_label()),
+        );
+        f.ui.messages.push(text::verification_link_sent());
+    } else {
+        f.ui.nodes.push(
+            Node::input(m, "code", "text")
+                .required()
+                .attr("pattern", "[0-9]+")
+                .attr("maxlength", 6)
+                .label(text::verification_code_label()),
+        );
+        f.ui.nodes
+            .push(Node::input(m, "email", "hidden").value(address));
+        f.ui.nodes.push(
+            Node::input(m, "method", "submit")
+                .value(m)
+                .label(Message::info(1070006, "Verify code")),
+        );
+        f.ui.nodes.push(
+            Node::input(m, "email", "submit")
+                .value(address)
+                .label(text::resend_label()),
+        );
+        f.ui.messages.push(text::verification_code_sent());
+    }
+    Ok(())
+}
+
+/// Check a code or link token for flow `f`; on success the address is verified.
+pub async fn check(r: &Registry, f: &mut Flow, secret: &str, is_link_token: bool) -> Result<bool> {
+    let now = r.clock.now();
+    if f.attempts >= MAX_ATTEMPTS {
+        return Ok(false);
+    }
+    let (kind, digest) = if is_link_token {
+        ("verification_link", codes::link_digest(secret))
+    } else {
+        ("verification_code", codes::code_digest(r, f.id, secret))
+    };
+    let code = r
+        .persister
+        .find_code(kind, &digest, Some(f.id), now)
+        .await?;
+    let Some(code) = code.filter(|c| !c.used && !c.expired) else {
+        f.attempts += 1;
+        return Ok(false);
+    };
+    if !r.persister.use_code(code.id, now).await? {
+        return Ok(false);
+    }
+    if let Some(identity_id) = code.identity_id {
+        r.persister
+            .mark_address_verified(identity_id, &code.address, now)
+            .await?;
+    }
+    f.state = "passed_challenge".into();
+    f.ui.nodes.retain(|n| n.name() == "csrf_token");
+    let href = f
+        .return_to
+        .clone()
+        .or_else(|| r.config.selfservice.default_browser_return_url.clone())
+        .unwrap_or_else(|| format!("{}/", r.public_base));
+    let mut link = Node::input(method(r), "continue", "a");
+    link.kind = "a".into();
+    link.attributes = serde_json::Map::new();
+    link.attributes.insert("href".into(), json!(href));
+    link.attributes.insert(
+        "title".into(),
+        serde_json::to_value(text::continue_label()).unwrap_or(Value::Null),
+    );
+    link.attributes.insert("id".into(), json!("continue"));
+    link.attributes.insert("node_type".into(), json!("a"));
+    f.ui.nodes.push(link);
+    f.ui.messages.push(text::verification_success());
+    Ok(true)
+}
+
+pub async fn submit(
+    r: &Registry,
+    req: &FlowRequest,
+    mut f: Flow,
+    body: Submission,
+) -> Result<Flow> {
+    if !is_enabled(r) {
+        return Err(disabled());
+    }
+    let now = r.clock.now();
+    ensure_csrf(&f, req, body.csrf_token.as_deref())?;
+    if f.is_expired(now) {
+        return Err(expired(r, req, &f).await);
+    }
+    f.ui.reset_messages();
+    if f.state == "passed_challenge" {
+        f.ui.messages.push(Message::error(
+            4070002,
+            "The request was already completed successfully and can not be retried.",
+        ));
+        return Ok(f);
+    }
+    let m = method(r);
+    if body.method.as_deref().is_some_and(|x| x != m) {
+        f.ui.messages.push(Message::error(4010006, "Could not find a strategy to verify your account with. Did you fill out the form correctly?"));
+        f.save(r).await?;
+        return Ok(f);
+    }
+    let code = body.code.clone().filter(|c| !c.trim().is_empty());
+    let email = body.email.clone().filter(|e| !e.trim().is_empty());
+    match (code, email) {
+        (Some(code), _) if f.state == "sent_email" && m == "code" => {
+            if !check(r, &mut f, &code, false).await? {
+                f.ui.messages.push(text::verification_code_invalid());
+            }
+        }
+        (_, Some(email)) => {
+            let address = normalize_address("email", &email);
+            if !address.contains('@') {
+                f.ui.add_node_message(
+                    "email",
+                    Message::error(4000040, "Enter a valid email address"),
+                );
+            } else {
+                send(r, &mut f, &address).await?;
+            }
+        }
+        _ => f.ui.add_node_message("email", text::missing("email")),
+    }
+    f.save(r).await?;
+    Ok(f)
+}
+
+/// After registration: start a verification flow per new verifiable address, send its code, and
+/// return the `continue_with` items pointing at them.
+pub async fn after_registration(
+    r: &Registry,
+    identity: &Identity,
+    flow_type: FlowType,
+    req: &FlowRequest,
+) -> Result<Vec<Value>> {
+    if !is_enabled(r) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for a in identity
+        .verifiable_addresses
+        .iter()
+        .filter(|a| !a.verified && a.via == "email")
+    {
+        let mut f = Flow::new(r, Kind::Verification, flow_type, req.url.clone(), None);
+        if flow_type == FlowType::Browser {
+            f.ui.nodes
+                .push(Node::input("default", "csrf_token", "hidden").required());
+            f.csrf_secret = req.next_csrf.clone().or_else(|| req.csrf_cookie.clone());
+        }
+        send(r, &mut f, &a.value).await?;
+        f.save(r).await?;
+        let mut item = json!({"action": "show_verification_ui", "flow": {"id": f.id, "verifiable_address": a.value}});
+        if flow_type == FlowType::Browser {
+            item["flow"]["url"] = json!(super::flow::ui_redirect(r, Kind::Verification, f.id));
+        }
+        out.push(item);
+    }
+    Ok(out)
+}
