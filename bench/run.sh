@@ -97,7 +97,10 @@ BASELINE=$TARGET/release/examples/bench_baseline
 # --- the machine ----------------------------------------------------------------------------------
 {
   echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src migrations Cargo.toml 2>/dev/null || echo '+local-changes')"
+  echo "commit=${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src migrations 2>/dev/null || echo '+local-changes')}"
+  echo "runs=$RUNS"
+  echo "seconds=$SECS"
+  echo "login_seconds=$LOGIN_SECS"
   echo "nproc=$(nproc)"
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "mem=$(free -m | awk '/^Mem:/ {print $2 " MiB"}')"

@@ -914,12 +914,7 @@ fn report(a: &Args) -> Result<()> {
             .map(|(_, v)| v.as_str())
             .unwrap_or("?")
     };
-    let runs = res
-        .0
-        .iter()
-        .filter_map(|r| r["run"].as_u64())
-        .max()
-        .unwrap_or(0);
+    let runs = m("runs");
     let mut o = String::new();
     use std::fmt::Write as _;
     writeln!(
@@ -928,7 +923,7 @@ fn report(a: &Args) -> Result<()> {
          - machine: {} cores ({}), {} memory, kernel {}; {}; {}\n\
          - load average before / after: {} / {}; other busy processes at the start: {}\n\
          - harness time (without the build): {} s; every figure is the median of {runs} runs \
-         unless marked otherwise\n",
+         unless marked otherwise; wrk runs of {} s (login and login storm: {} s)\n",
         m("date_utc"),
         m("commit"),
         m("nproc"),
@@ -945,6 +940,8 @@ fn report(a: &Args) -> Result<()> {
             m("busy_before")
         },
         m("bench_seconds"),
+        m("seconds"),
+        m("login_seconds"),
     )?;
 
     // --- targets ---

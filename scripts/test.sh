@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
+# The courier tests deliver to a real SMTP server (aiosmtpd), started by the tests themselves.
+python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet -r tests/smtp/requirements.txt
+
 echo "== Rust suites (unit, API on SQLite + PostgreSQL, Rust SDK) =="
 cargo test --all-targets --no-fail-fast
 

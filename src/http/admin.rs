@@ -64,6 +64,7 @@ pub fn router(r: Registry) -> Router {
         .route("/admin/schemas", get(schemas::list_identity_schemas))
         .route("/admin/schemas/{id}", get(schemas::get_identity_schema))
         .fallback(super::not_found)
+        .method_not_allowed_fallback(super::method_not_allowed)
         .layer(axum::middleware::from_fn(super::no_cache))
         .layer(DefaultBodyLimit::max(super::MAX_BODY_BYTES))
         .with_state(r)

@@ -103,3 +103,11 @@ pub async fn no_cache(req: Request, next: Next) -> Response {
 pub async fn not_found() -> crate::error::Error {
     crate::error::Error::not_found_reason("The requested path does not exist.")
 }
+
+/// A known path with the wrong method: 405 in the Kratos error shape.
+pub async fn method_not_allowed() -> crate::error::Error {
+    crate::error::ApiError::new(405)
+        .with_reason("The requested method is not allowed on this path.")
+        .with_message("Method not allowed")
+        .into()
+}

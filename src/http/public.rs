@@ -15,6 +15,10 @@ pub fn router(r: Registry) -> Router {
         .route("/health/ready", get(health::is_ready_public))
         .route("/sessions/whoami", any(sessions::to_session))
         .route(
+            "/sessions/token-exchange",
+            get(sessions::exchange_session_token),
+        )
+        .route(
             "/sessions",
             get(sessions::list_my_sessions).delete(sessions::disable_my_other_sessions),
         )
@@ -117,6 +121,7 @@ pub fn router(r: Registry) -> Router {
         .route("/admin/schemas", get(schemas::list_identity_schemas))
         .route("/admin/schemas/{id}", get(schemas::get_identity_schema))
         .fallback(super::not_found)
+        .method_not_allowed_fallback(super::method_not_allowed)
         .layer(axum::middleware::from_fn(super::no_cache))
         .layer(DefaultBodyLimit::max(super::MAX_BODY_BYTES))
         .with_state(r);

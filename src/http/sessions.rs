@@ -422,3 +422,17 @@ pub async fn delete_identity_sessions(
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `GET /sessions/token-exchange`: native apps exchange the codes of a browser-based login for a
+/// session token. Ostiary issues no exchange codes yet (they come with social sign-in), so every
+/// pair is unknown; the answers match Kratos's for a missing parameter and an unknown pair.
+pub async fn exchange_session_token(RawQuery(raw): RawQuery) -> Result<Response> {
+    let pairs = query_pairs(&raw);
+    let has = |k: &str| pairs.iter().any(|(key, v)| key == k && !v.is_empty());
+    if !has("init_code") || !has("return_to_code") {
+        return Err(Error::bad_request(
+            r#""init_code" and "return_to_code" query params must be set"#,
+        ));
+    }
+    Err(Error::not_found_reason(r#"no session yet for this "code""#))
+}

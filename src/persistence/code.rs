@@ -18,18 +18,36 @@ pub struct StoredCode {
     pub used: bool,
 }
 
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    id: String,
+    flow_id: String,
+    identity_id: Option<String>,
+    address: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+/// A code to store: its kind (`recovery_code`, `verification_link`, …) and digest, whom it is for.
+pub struct NewCode<'a> {
+    pub flow_id: Uuid,
+    pub kind: &'a str,
+    pub code_hash: &'a str,
+    pub identity_id: Option<Uuid>,
+    pub address: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
 impl Persister {
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_code(
-        &self,
-        flow_id: Uuid,
-        kind: &str,
-        code_hash: &str,
-        identity_id: Option<Uuid>,
-        address: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    pub async fn create_code(&self, c: NewCode<'_>, now: DateTime<Utc>) -> Result<()> {
+        let NewCode {
+            flow_id,
+            kind,
+            code_hash,
+            identity_id,
+            address,
+            expires_at,
+        } = c;
         sqlx::query(
             "INSERT INTO selfservice_codes (id, flow_id, kind, code_hash, identity_id, address, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -55,7 +73,7 @@ impl Persister {
         flow_id: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<Option<StoredCode>> {
-        let row: Option<(String, String, Option<String>, String, i64, Option<i64>)> = sqlx::query_as(
+        let row: Option<CodeRow> = sqlx::query_as(
             "SELECT id, flow_id, identity_id, address, expires_at, used_at FROM selfservice_codes \
              WHERE kind = $1 AND code_hash = $2 AND ($3 = '' OR flow_id = $3)",
         )
@@ -64,14 +82,14 @@ impl Persister {
         .bind(flow_id.map(|f| f.to_string()).unwrap_or_default())
         .fetch_optional(&self.read)
         .await?;
-        row.map(|(id, flow, identity, address, expires, used)| {
+        row.map(|c| {
             Ok(StoredCode {
-                id: uuid(&id)?,
-                flow_id: uuid(&flow)?,
-                identity_id: identity.as_deref().map(uuid).transpose()?,
-                address,
-                expired: expires <= to_micros(now),
-                used: used.is_some(),
+                id: uuid(&c.id)?,
+                flow_id: uuid(&c.flow_id)?,
+                identity_id: c.identity_id.as_deref().map(uuid).transpose()?,
+                address: c.address,
+                expired: c.expires_at <= to_micros(now),
+                used: c.used_at.is_some(),
             })
         })
         .transpose()

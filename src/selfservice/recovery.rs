@@ -152,12 +152,14 @@ async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
                 let token = codes::new_link_token();
                 r.persister
                     .create_code(
-                        f.id,
-                        "recovery_link",
-                        &codes::link_digest(&token),
-                        Some(identity_id),
-                        address,
-                        expires,
+                        crate::persistence::code::NewCode {
+                            flow_id: f.id,
+                            kind: "recovery_link",
+                            code_hash: &codes::link_digest(&token),
+                            identity_id: Some(identity_id),
+                            address,
+                            expires_at: expires,
+                        },
                         now,
                     )
                     .await?;
@@ -176,12 +178,14 @@ async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
                 let code = codes::new_code();
                 r.persister
                     .create_code(
-                        f.id,
-                        "recovery_code",
-                        &codes::code_digest(r, f.id, &code),
-                        Some(identity_id),
-                        address,
-                        expires,
+                        crate::persistence::code::NewCode {
+                            flow_id: f.id,
+                            kind: "recovery_code",
+                            code_hash: &codes::code_digest(r, f.id, &code),
+                            identity_id: Some(identity_id),
+                            address,
+                            expires_at: expires,
+                        },
                         now,
                     )
                     .await?;
@@ -396,12 +400,14 @@ pub async fn admin_code(
         .unwrap_or_default();
     r.persister
         .create_code(
-            f.id,
-            "recovery_code",
-            &codes::code_digest(r, f.id, &code),
-            Some(identity.id),
-            &address,
-            now + expires_in,
+            crate::persistence::code::NewCode {
+                flow_id: f.id,
+                kind: "recovery_code",
+                code_hash: &codes::code_digest(r, f.id, &code),
+                identity_id: Some(identity.id),
+                address: &address,
+                expires_at: now + expires_in,
+            },
             now,
         )
         .await?;
@@ -442,12 +448,14 @@ pub async fn admin_link(
         .unwrap_or_default();
     r.persister
         .create_code(
-            f.id,
-            "recovery_link",
-            &codes::link_digest(&token),
-            Some(identity.id),
-            &address,
-            now + expires_in,
+            crate::persistence::code::NewCode {
+                flow_id: f.id,
+                kind: "recovery_link",
+                code_hash: &codes::link_digest(&token),
+                identity_id: Some(identity.id),
+                address: &address,
+                expires_at: now + expires_in,
+            },
             now,
         )
         .await?;

@@ -118,12 +118,14 @@ async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
                 let token = codes::new_link_token();
                 r.persister
                     .create_code(
-                        f.id,
-                        "verification_link",
-                        &codes::link_digest(&token),
-                        Some(identity_id),
-                        address,
-                        expires,
+                        crate::persistence::code::NewCode {
+                            flow_id: f.id,
+                            kind: "verification_link",
+                            code_hash: &codes::link_digest(&token),
+                            identity_id: Some(identity_id),
+                            address,
+                            expires_at: expires,
+                        },
                         now,
                     )
                     .await?;
@@ -142,12 +144,14 @@ async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
                 let code = codes::new_code();
                 r.persister
                     .create_code(
-                        f.id,
-                        "verification_code",
-                        &codes::code_digest(r, f.id, &code),
-                        Some(identity_id),
-                        address,
-                        expires,
+                        crate::persistence::code::NewCode {
+                            flow_id: f.id,
+                            kind: "verification_code",
+                            code_hash: &codes::code_digest(r, f.id, &code),
+                            identity_id: Some(identity_id),
+                            address,
+                            expires_at: expires,
+                        },
                         now,
                     )
                     .await?;

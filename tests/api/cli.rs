@@ -246,10 +246,13 @@ async fn a_kratos_config_file_starts_the_server_unchanged() {
     assert!(log.contains("selfservice.methods.totp"), "{log}");
 }
 
+/// A config file's text, extra environment, and the key path the error must name.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn bad_configuration_stops_with_one_line_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[(&str, &str)], &str); 6] = [
+    let cases: [Case; 6] = [
         ("selfservice:\n  flowz: {}\n", &[], "selfservice.flowz"),
         ("serve:\n  public:\n    prot: 1\n", &[], "serve.public.prot"),
         (

@@ -163,10 +163,20 @@ pub async fn spawn_app_with(backend: Backend, overlay: Value) -> TestApp {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let r = registry.clone();
     tokio::spawn(async move {
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let courier = tokio::spawn(ostiary::courier::dispatcher::run(
+            r.clone(),
+            std::time::Duration::from_millis(200),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
         let _ = ostiary::http::serve(r, public, admin, async {
             let _ = rx.await;
         })
         .await;
+        let _ = stop_tx.send(());
+        let _ = courier.await;
     });
     TestApp {
         public_url,
@@ -285,3 +295,209 @@ impl TestApp {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A real SMTP server (aiosmtpd, see tests/smtp/server.py) that stores delivered mail as files.
+pub struct MailServer {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl MailServer {
+    pub async fn start() -> MailServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut m = MailServer {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        m.restart().await;
+        m
+    }
+
+    /// Start (again) on the same port and directory.
+    pub async fn restart(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/server.py");
+        let child = std::process::Command::new("python3")
+            .args([
+                script,
+                &self.port.to_string(),
+                self.dir.path().to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (scripts/test.sh installs it)");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the SMTP test server did not start (is aiosmtpd installed?)");
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("smtp://127.0.0.1:{}/?disable_starttls=true", self.port)
+    }
+
+    /// Every delivered message, in delivery order.
+    pub fn all(&self) -> Vec<Mail> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().map(|x| x == "eml").unwrap_or(false))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| parse_mail(&std::fs::read_to_string(p).unwrap()))
+            .collect()
+    }
+
+    /// Wait (bounded, 20 s) until `n` messages for `to` have arrived; returns them.
+    pub async fn wait_for(&self, to: &str, n: usize) -> Vec<Mail> {
+        for _ in 0..400 {
+            let got: Vec<Mail> = self.all().into_iter().filter(|m| m.to == to).collect();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} message(s) for {to}, got {:?}", self.all());
+    }
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn parse_mail(raw: &str) -> Mail {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+    let header = |name: &str| {
+        head.lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
+            .map(|l| l.split_once(':').unwrap().1.trim().to_string())
+            .unwrap_or_default()
+    };
+    let body = if header("Content-Transfer-Encoding").eq_ignore_ascii_case("quoted-printable") {
+        decode_quoted_printable(body)
+    } else {
+        body.to_string()
+    };
+    Mail {
+        to: header("X-Envelope-To"),
+        subject: header("Subject"),
+        body,
+    }
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+/// The first run of six digits in a text (a code in an email).
+pub fn six_digits(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    for i in 0..chars.len().saturating_sub(5) {
+        if chars[i..i + 6].iter().all(|c| c.is_ascii_digit())
+            && (i == 0 || !chars[i - 1].is_ascii_digit())
+            && chars
+                .get(i + 6)
+                .map(|c| !c.is_ascii_digit())
+                .unwrap_or(true)
+        {
+            return chars[i..i + 6].iter().collect();
+        }
+    }
+    panic!("no code in {text:?}");
+}
+
+/// Spawn an app with recovery and verification on and a real SMTP server behind the courier.
+pub async fn spawn_app_with_mail(backend: Backend, overlay: Value) -> (TestApp, MailServer) {
+    let mail = MailServer::start().await;
+    let mut config = json!({
+        "courier": {"smtp": {"connection_uri": mail.uri(), "from_address": "no-reply@ostiary.test"}},
+        "selfservice": {"flows": {"recovery": {"enabled": true}, "verification": {"enabled": true}}}
+    });
+    merge(&mut config, overlay);
+    (spawn_app_with(backend, config).await, mail)
+}
+
+/// Run one async test body (taking the app and its mail server) on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! both_backends_with_mail {
+    ($name:ident, $overlay:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let (app, mail) = $crate::helpers::spawn_app_with_mail(
+                    $crate::helpers::Backend::Sqlite,
+                    $overlay,
+                )
+                .await;
+                let f = $body;
+                f(app, mail).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if !$crate::helpers::postgres_available().await {
+                    return;
+                }
+                let (app, mail) = $crate::helpers::spawn_app_with_mail(
+                    $crate::helpers::Backend::Postgres,
+                    $overlay,
+                )
+                .await;
+                let f = $body;
+                f(app, mail).await;
+            }
+        }
+    };
+}

@@ -3,6 +3,7 @@
 
 mod browser;
 mod cli;
+mod courier_flows;
 mod helpers;
 mod identities;
 mod native;

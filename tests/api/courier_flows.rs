@@ -1,0 +1,628 @@
+//! Verification, recovery and settings with a real SMTP server: codes and links are read from the
+//! delivered emails, never from the database.
+
+use crate::both_backends_with_mail;
+use crate::helpers::{six_digits, MailServer, TestApp, PASSWORD};
+use serde_json::{json, Value};
+
+async fn api_flow(app: &TestApp, kind: &str, token: Option<&str>) -> Value {
+    let mut req = reqwest::Client::new().get(app.public(&format!("/self-service/{kind}/api")));
+    if let Some(t) = token {
+        req = req.header("X-Session-Token", t);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200, "{kind} init");
+    res.json().await.unwrap()
+}
+
+async fn submit(
+    app: &TestApp,
+    kind: &str,
+    flow: &Value,
+    body: Value,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let id = flow["id"].as_str().unwrap();
+    let mut req = reqwest::Client::new()
+        .post(app.public(&format!("/self-service/{kind}?flow={id}")))
+        .json(&body);
+    if let Some(t) = token {
+        req = req.header("X-Session-Token", t);
+    }
+    let res = req.send().await.unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn identity_by_email(app: &TestApp, email: &str) -> Value {
+    let list: Value = app
+        .client
+        .get(app.admin(&format!("/admin/identities?credentials_identifier={email}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list[0].clone()
+}
+
+both_backends_with_mail!(
+    verification_after_registration_by_code,
+    json!({}),
+    |app: TestApp, mail: MailServer| async move {
+        let flow = api_flow(&app, "registration", None).await;
+        let (status, body) = submit(&app, "registration", &flow, json!({"method": "password", "traits": {"email": "vera@example.com"}, "password": PASSWORD}), None).await;
+        assert_eq!(status, 200);
+        let cont = body["continue_with"].as_array().unwrap();
+        let show = cont
+            .iter()
+            .find(|c| c["action"] == "show_verification_ui")
+            .expect("show_verification_ui");
+        assert_eq!(show["flow"]["verifiable_address"], "vera@example.com");
+        let vflow_id = show["flow"]["id"].as_str().unwrap().to_string();
+        let mails = mail.wait_for("vera@example.com", 1).await;
+        assert_eq!(mails[0].subject, "Please verify your email address");
+        let code = six_digits(&mails[0].body);
+        assert_eq!(
+            identity_by_email(&app, "vera@example.com").await["verifiable_addresses"][0]["status"],
+            "sent"
+        );
+
+        let vflow: Value =
+            reqwest::get(app.public(&format!("/self-service/verification/flows?id={vflow_id}")))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        assert_eq!(vflow["state"], "sent_email");
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let (status, body) = submit(
+            &app,
+            "verification",
+            &vflow,
+            json!({"method": "code", "code": wrong}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["ui"]["messages"][0]["id"], 4070006);
+        let (status, body) = submit(
+            &app,
+            "verification",
+            &vflow,
+            json!({"method": "code", "code": code}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["state"], "passed_challenge");
+        assert_eq!(body["ui"]["messages"][0]["id"], 1080002);
+        let identity = identity_by_email(&app, "vera@example.com").await;
+        assert_eq!(identity["verifiable_addresses"][0]["verified"], true);
+        assert_eq!(identity["verifiable_addresses"][0]["status"], "completed");
+        assert!(identity["verifiable_addresses"][0]["verified_at"].is_string());
+        // The code cannot be used twice.
+        let (_, body) = submit(
+            &app,
+            "verification",
+            &vflow,
+            json!({"method": "code", "code": code}),
+            None,
+        )
+        .await;
+        assert_eq!(body["ui"]["messages"][0]["id"], 4070002);
+    }
+);
+
+both_backends_with_mail!(
+    verification_link_and_brute_force_limit,
+    json!({}),
+    |app: TestApp, mail: MailServer| async move {
+        app.create_identity("link@example.com", Some(PASSWORD))
+            .await;
+        let flow = api_flow(&app, "verification", None).await;
+        let (status, body) = submit(
+            &app,
+            "verification",
+            &flow,
+            json!({"method": "code", "email": "LINK@example.com"}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["state"], "sent_email");
+        assert_eq!(body["ui"]["messages"][0]["id"], 1080003);
+        let mails = mail.wait_for("link@example.com", 1).await;
+        let code = six_digits(&mails[0].body);
+        // Five wrong codes void the flow: the right one is refused afterwards.
+        for wrong in ["000001", "000002", "000003", "000004", "000005"] {
+            if wrong == code {
+                continue;
+            }
+            let (status, _) = submit(
+                &app,
+                "verification",
+                &flow,
+                json!({"method": "code", "code": wrong}),
+                None,
+            )
+            .await;
+            assert_eq!(status, 400);
+        }
+        let (status, _) = submit(
+            &app,
+            "verification",
+            &flow,
+            json!({"method": "code", "code": code}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400, "brute force limit");
+        assert_eq!(
+            identity_by_email(&app, "link@example.com").await["verifiable_addresses"][0]
+                ["verified"],
+            false
+        );
+
+        // A fresh flow: the link from the email verifies with one click.
+        let flow = api_flow(&app, "verification", None).await;
+        submit(
+            &app,
+            "verification",
+            &flow,
+            json!({"method": "code", "email": "link@example.com"}),
+            None,
+        )
+        .await;
+        let mails = mail.wait_for("link@example.com", 2).await;
+        let url = mails[1]
+            .body
+            .lines()
+            .find(|l| l.contains("/self-service/verification?flow="))
+            .unwrap()
+            .trim()
+            .to_string();
+        let tampered = format!("{}9", &url[..url.len() - 1]);
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(&tampered)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(
+            identity_by_email(&app, "link@example.com").await["verifiable_addresses"][0]
+                ["verified"],
+            false
+        );
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(&url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(
+            identity_by_email(&app, "link@example.com").await["verifiable_addresses"][0]
+                ["verified"],
+            true
+        );
+    }
+);
+
+both_backends_with_mail!(
+    recovery_by_code_then_settings,
+    json!({}),
+    |app: TestApp, mail: MailServer| async move {
+        app.create_identity("rita@example.com", Some(PASSWORD))
+            .await;
+        let old_session = app.native_login("rita@example.com", PASSWORD).await;
+        let flow = api_flow(&app, "recovery", None).await;
+        assert_eq!(flow["ui"]["nodes"][0]["attributes"]["name"], "email");
+        // Unknown and known addresses get the same answer.
+        let (s1, unknown) = submit(
+            &app,
+            "recovery",
+            &flow,
+            json!({"method": "code", "email": "nobody@example.com"}),
+            None,
+        )
+        .await;
+        let flow = api_flow(&app, "recovery", None).await;
+        let (s2, known) = submit(
+            &app,
+            "recovery",
+            &flow,
+            json!({"method": "code", "email": "rita@example.com"}),
+            None,
+        )
+        .await;
+        assert_eq!((s1, s2), (200, 200));
+        assert_eq!(unknown["state"], known["state"]);
+        assert_eq!(unknown["ui"]["messages"], known["ui"]["messages"]);
+        let queued: Value = app
+            .client
+            .get(app.admin("/admin/courier/messages?recipient=nobody@example.com"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            queued,
+            json!([]),
+            "no mail to unknown addresses unless notify_unknown_recipients"
+        );
+
+        let mails = mail.wait_for("rita@example.com", 1).await;
+        assert_eq!(mails[0].subject, "Recover access to your account");
+        let code = six_digits(&mails[0].body);
+        let (status, body) = submit(
+            &app,
+            "recovery",
+            &flow,
+            json!({"method": "code", "code": "12345x"}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["ui"]["messages"][0]["id"], 4060006);
+        let (status, body) = submit(
+            &app,
+            "recovery",
+            &flow,
+            json!({"method": "code", "code": code}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["state"], "passed_challenge");
+        let cont = body["continue_with"].as_array().unwrap();
+        let token = cont
+            .iter()
+            .find(|c| c["action"] == "set_ory_session_token")
+            .unwrap()["ory_session_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let settings_id = cont
+            .iter()
+            .find(|c| c["action"] == "show_settings_ui")
+            .unwrap()["flow"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, session) = app.whoami(&token).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            session["authentication_methods"][0]["method"],
+            "code_recovery"
+        );
+
+        // Continue in the settings flow: a new password.
+        let res = reqwest::Client::new()
+            .get(app.public(&format!("/self-service/settings/flows?id={settings_id}")))
+            .header("X-Session-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let sflow: Value = res.json().await.unwrap();
+        assert_eq!(sflow["identity"]["traits"]["email"], "rita@example.com");
+        let (status, body) = submit(
+            &app,
+            "settings",
+            &sflow,
+            json!({"method": "password", "password": PASSWORD}),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 400, "same password refused");
+        assert!(body.to_string().contains("4000039"));
+        let (status, body) = submit(
+            &app,
+            "settings",
+            &sflow,
+            json!({"method": "password", "password": "a brand new secret phrase"}),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["state"], "success");
+        assert_eq!(body["ui"]["messages"][0]["id"], 1050001);
+        app.native_login("rita@example.com", "a brand new secret phrase")
+            .await;
+        // Without the hook, the old session survives.
+        assert_eq!(app.whoami(&old_session).await.0, 200);
+        // Another identity's session cannot use this settings flow.
+        app.create_identity("eve@example.com", Some(PASSWORD)).await;
+        let eve = app.native_login("eve@example.com", PASSWORD).await;
+        let (status, body) = submit(
+            &app,
+            "settings",
+            &sflow,
+            json!({"method": "password", "password": "eve takes over now"}),
+            Some(&eve),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(body["error"]["id"], "security_identity_mismatch");
+    }
+);
+
+both_backends_with_mail!(
+    settings_needs_recent_login_and_revokes_on_password_change,
+    json!({"selfservice": {"flows": {"settings": {"after": {"password": {"hooks": [{"hook": "revoke_active_sessions"}]}}}}}}),
+    |app: TestApp, mail: MailServer| async move {
+        app.create_identity("sam@example.com", Some(PASSWORD)).await;
+        let token = app.native_login("sam@example.com", PASSWORD).await;
+        let other = app.native_login("sam@example.com", PASSWORD).await;
+        let res = reqwest::get(app.public("/self-service/settings/api"))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["id"],
+            "session_inactive"
+        );
+        let flow = api_flow(&app, "settings", Some(&token)).await;
+        // Profile: change the email; a verification mail goes to the new address.
+        let (status, body) = submit(
+            &app,
+            "settings",
+            &flow,
+            json!({"method": "profile", "traits": {"email": "samuel@example.com"}}),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["identity"]["traits"]["email"], "samuel@example.com");
+        mail.wait_for("samuel@example.com", 1).await;
+        let (status, _) = submit(
+            &app,
+            "settings",
+            &flow,
+            json!({"method": "profile", "traits": {"email": "not an email"}}),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 400);
+        // Password change with the revoke hook ends the other session.
+        let (status, _) = submit(
+            &app,
+            "settings",
+            &flow,
+            json!({"method": "password", "password": "another strong phrase"}),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(app.whoami(&other).await.0, 401);
+        assert_eq!(app.whoami(&token).await.0, 200);
+        // An old login is not privileged: 403 session_refresh_required.
+        app.registry.clock.advance(chrono::Duration::hours(2));
+        let flow = api_flow(&app, "settings", Some(&token)).await;
+        let (status, body) = submit(
+            &app,
+            "settings",
+            &flow,
+            json!({"method": "password", "password": "yet another strong phrase"}),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(body["error"]["id"], "session_refresh_required");
+        assert!(body["redirect_browser_to"]
+            .as_str()
+            .unwrap()
+            .contains("/self-service/login/browser?refresh=true"));
+    }
+);
+
+both_backends_with_mail!(
+    admin_recovery_code_and_link,
+    json!({}),
+    |app: TestApp, _mail: MailServer| async move {
+        let identity = app.create_identity("ada@example.com", Some(PASSWORD)).await;
+        let id = identity["id"].as_str().unwrap();
+        let res = app
+            .client
+            .post(app.admin("/admin/recovery/code"))
+            .json(&json!({"identity_id": id, "flow_type": "api"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        let code = body["recovery_code"].as_str().unwrap().to_string();
+        assert_eq!(code.len(), 6);
+        let flow_id = body["recovery_link"]
+            .as_str()
+            .unwrap()
+            .split("flow=")
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let flow: Value =
+            reqwest::get(app.public(&format!("/self-service/recovery/flows?id={flow_id}")))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let (status, body) = submit(
+            &app,
+            "recovery",
+            &flow,
+            json!({"method": "code", "code": code}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        for bad in [
+            json!({"identity_id": uuid::Uuid::new_v4()}),
+            json!({"identity_id": "nope"}),
+            json!({}),
+            json!({"identity_id": id, "expires_in": "soon"}),
+        ] {
+            let res = app
+                .client
+                .post(app.admin("/admin/recovery/code"))
+                .json(&bad)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                res.status() == 400 || res.status() == 404,
+                "{bad}: {}",
+                res.status()
+            );
+        }
+
+        let res = app
+            .client
+            .post(app.admin("/admin/recovery/link"))
+            .json(&json!({"identity_id": id, "expires_in": "10m"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let link = res.json::<Value>().await.unwrap()["recovery_link"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let browser = crate::helpers::new_client();
+        let res = browser.get(&link).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("settings?flow="));
+        assert!(res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("ory_kratos_session=")));
+        let session: Value = browser
+            .get(app.public("/sessions/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(session["identity"]["id"], id);
+        // The link works once.
+        let res = crate::helpers::new_client()
+            .get(&link)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("recovery?flow="));
+        let res = app
+            .client
+            .post(app.admin("/admin/recovery/link"))
+            .json(&json!({"identity_id": uuid::Uuid::new_v4()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+    }
+);
+
+both_backends_with_mail!(
+    courier_retries_until_the_server_is_back,
+    json!({}),
+    |app: TestApp, mut mail: MailServer| async move {
+        app.create_identity("retry@example.com", Some(PASSWORD))
+            .await;
+        mail.stop();
+        let flow = api_flow(&app, "verification", None).await;
+        submit(
+            &app,
+            "verification",
+            &flow,
+            json!({"method": "code", "email": "retry@example.com"}),
+            None,
+        )
+        .await;
+        // The message fails at least once while the server is down…
+        let mut failed = false;
+        for _ in 0..200 {
+            let list: Value = app
+                .client
+                .get(app.admin("/admin/courier/messages?recipient=retry@example.com"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if list[0]["send_count"].as_i64().unwrap_or(0) >= 1 {
+                assert_eq!(list[0]["status"], "queued");
+                failed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            failed,
+            "delivery was attempted while the SMTP server was down"
+        );
+        // …and is delivered once the server is back, exactly once.
+        mail.restart().await;
+        let mails = mail.wait_for("retry@example.com", 1).await;
+        assert_eq!(mails.len(), 1);
+        let list: Value = app
+            .client
+            .get(app.admin("/admin/courier/messages?status=sent"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        let id = list[0]["id"].as_str().unwrap();
+        let one: Value = app
+            .client
+            .get(app.admin(&format!("/admin/courier/messages/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let dispatches = one["dispatches"].as_array().unwrap();
+        assert!(dispatches.len() >= 2);
+        assert_eq!(dispatches.last().unwrap()["status"], "success");
+        assert!(
+            one["body"].as_str().unwrap().contains("verify"),
+            "bodies are visible in dev mode"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(mail.all().len(), 1, "never sent twice");
+        assert_eq!(
+            app.client
+                .get(app.admin("/admin/courier/messages?status=bogus"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            400
+        );
+    }
+);
