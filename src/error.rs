@@ -12,6 +12,7 @@ pub mod id {
     pub const SESSION_AAL1_REQUIRED: &str = "session_aal1_required";
     pub const SESSION_ALREADY_AVAILABLE: &str = "session_already_available";
     pub const SESSION_REFRESH_REQUIRED: &str = "session_refresh_required";
+    pub const SESSION_VERIFIED_ADDRESS_REQUIRED: &str = "session_verified_address_required";
     pub const SECURITY_CSRF_VIOLATION: &str = "security_csrf_violation";
     pub const SECURITY_IDENTITY_MISMATCH: &str = "security_identity_mismatch";
     pub const RETURN_TO_FORBIDDEN: &str = "self_service_flow_return_to_forbidden";

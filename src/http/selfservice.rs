@@ -399,6 +399,17 @@ async fn submission(
 async fn submit_error(r: &Registry, kind: Kind, e: Error, api: bool, is_json: bool) -> Response {
     if !api && !is_json {
         if let Error::Api(a) = &e {
+            if a.id == Some(id::SESSION_VERIFIED_ADDRESS_REQUIRED) {
+                let url = a
+                    .details
+                    .as_ref()
+                    .and_then(|d| d.get("continue_with"))
+                    .and_then(|c| c.pointer("/0/flow/url"))
+                    .and_then(Value::as_str);
+                if let Some(url) = url {
+                    return see_other(url);
+                }
+            }
             if a.id == Some(id::FLOW_EXPIRED) {
                 if let Some(new_id) = a
                     .extra
@@ -526,7 +537,7 @@ pub async fn update_registration_flow(
             let mut body = serde_json::Map::new();
             body.insert("identity".into(), identity_value);
             let mut continue_with =
-                match verification::after_registration(&r, &identity, flow_type, &req).await {
+                match verification::start_for_addresses(&r, &identity, flow_type, &req).await {
                     Ok(items) => items,
                     Err(e) => return error_response(&r, e, api || req.is_json).await,
                 };

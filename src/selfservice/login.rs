@@ -291,6 +291,32 @@ pub async fn submit(
             .with_message("identity is disabled")
             .into());
     }
+    if require_verified_address(r) {
+        let id_lower = normalize_identifier("password", &identifier);
+        let verified = identity
+            .verifiable_addresses
+            .iter()
+            .any(|a| a.verified && a.value == id_lower);
+        if !verified {
+            let pending = Identity {
+                verifiable_addresses: identity
+                    .verifiable_addresses
+                    .iter()
+                    .filter(|a| a.value == id_lower)
+                    .cloned()
+                    .collect(),
+                ..identity.clone()
+            };
+            let continue_with =
+                super::verification::start_for_addresses(r, &pending, f.flow_type, req).await?;
+            return Err(ApiError::new(403)
+                .with_id(id::SESSION_VERIFIED_ADDRESS_REQUIRED)
+                .with_reason("Your account's email or phone address are not verified yet. Please check your email or phone inbox or re-request verification.")
+                .with_message("The requested action was forbidden")
+                .with_detail("continue_with", Value::Array(continue_with))
+                .into());
+        }
+    }
     if let Some((s, _)) = &req.current {
         if f.refresh && s.identity_id != identity.id {
             f.ui.messages.push(text::invalid_credentials());
@@ -394,4 +420,20 @@ pub fn after_login_url(r: &Registry, f: &Flow) -> String {
         .map(str::to_string)
         .or_else(|| r.config.selfservice.default_browser_return_url.clone())
         .unwrap_or_else(|| format!("{}/", r.public_base))
+}
+
+/// Whether the `require_verified_address` hook runs after password login.
+pub fn require_verified_address(r: &Registry) -> bool {
+    let after = &r.config.selfservice.flows.login.after;
+    let has = |hooks: Option<&Value>| {
+        hooks
+            .and_then(Value::as_array)
+            .map(|hs| {
+                hs.iter().any(|h| {
+                    h.get("hook").and_then(Value::as_str) == Some("require_verified_address")
+                })
+            })
+            .unwrap_or(false)
+    };
+    has(after.pointer("/password/hooks")) || has(after.get("hooks"))
 }

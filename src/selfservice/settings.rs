@@ -233,7 +233,7 @@ pub async fn submit(
                     ..identity.clone()
                 };
                 f.continue_with =
-                    super::verification::after_registration(r, &new_addresses, f.flow_type, req)
+                    super::verification::start_for_addresses(r, &new_addresses, f.flow_type, req)
                         .await?;
             }
         }

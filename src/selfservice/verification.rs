@@ -331,9 +331,10 @@ pub async fn submit(
     Ok(f)
 }
 
-/// After registration: start a verification flow per new verifiable address, send its code, and
+/// Start a verification flow per unverified address (after registration, a profile change, or a
+/// login that requires a verified address), send its code, and
 /// return the `continue_with` items pointing at them.
-pub async fn after_registration(
+pub async fn start_for_addresses(
     r: &Registry,
     identity: &Identity,
     flow_type: FlowType,

@@ -626,3 +626,207 @@ both_backends_with_mail!(
         );
     }
 );
+
+both_backends_with_mail!(
+    login_requires_a_verified_address_when_configured,
+    json!({"selfservice": {"flows": {"login": {"after": {"password": {"hooks": [{"hook": "require_verified_address"}]}}}}}}),
+    |app: TestApp, mail: MailServer| async move {
+        app.create_identity("unverified@example.com", Some(PASSWORD))
+            .await;
+        let flow = api_flow(&app, "login", None).await;
+        let (status, body) = submit(&app, "login", &flow, json!({"method": "password", "identifier": "unverified@example.com", "password": PASSWORD}), None).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["error"]["id"], "session_verified_address_required");
+        let vflow_id = body["error"]["details"]["continue_with"][0]["flow"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let code = six_digits(&mail.wait_for("unverified@example.com", 1).await[0].body);
+        let vflow: Value =
+            reqwest::get(app.public(&format!("/self-service/verification/flows?id={vflow_id}")))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let (status, _) = submit(
+            &app,
+            "verification",
+            &vflow,
+            json!({"method": "code", "code": code}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        // Verified now: login succeeds.
+        app.native_login("unverified@example.com", PASSWORD).await;
+    }
+);
+
+both_backends_with_mail!(
+    recovery_by_link_and_expired_codes,
+    json!({"selfservice": {"flows": {"recovery": {"use": "link"}}}}),
+    |app: TestApp, mail: MailServer| async move {
+        app.create_identity("lina@example.com", Some(PASSWORD))
+            .await;
+        let browser = crate::helpers::new_client();
+        let res = browser
+            .get(app.public("/self-service/recovery/browser"))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let flow: Value = res.json().await.unwrap();
+        let csrf = flow["ui"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["attributes"]["name"] == "csrf_token")
+            .unwrap()["attributes"]["value"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let id = flow["id"].as_str().unwrap();
+        let res = browser
+            .post(app.public(&format!("/self-service/recovery?flow={id}")))
+            .header("Accept", "application/json")
+            .json(&json!({"method": "link", "email": "lina@example.com", "csrf_token": csrf}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["ui"]["messages"][0]["id"],
+            1060002
+        );
+        let mails = mail.wait_for("lina@example.com", 1).await;
+        let link = mails[0]
+            .body
+            .lines()
+            .find(|l| l.contains("/self-service/recovery?flow="))
+            .unwrap()
+            .trim()
+            .to_string();
+        let res = browser.get(&link).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("/fallback/settings?flow="));
+        let session: Value = browser
+            .get(app.public("/sessions/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            session["authentication_methods"][0]["method"],
+            "link_recovery"
+        );
+        // Recovery proves control of the address: it is verified now.
+        assert_eq!(
+            session["identity"]["verifiable_addresses"][0]["verified"],
+            true
+        );
+
+        // An expired code is refused even when right.
+        let res = app.client.post(app.admin("/admin/recovery/code")).json(&json!({"identity_id": session["identity"]["id"], "flow_type": "api", "expires_in": "1m"})).send().await.unwrap();
+        let body: Value = res.json().await.unwrap();
+        let code = body["recovery_code"].as_str().unwrap().to_string();
+        let flow_id = body["recovery_link"]
+            .as_str()
+            .unwrap()
+            .split("flow=")
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let flow: Value =
+            reqwest::get(app.public(&format!("/self-service/recovery/flows?id={flow_id}")))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        app.registry.clock.advance(chrono::Duration::minutes(2));
+        let (status, body) = submit(
+            &app,
+            "recovery",
+            &flow,
+            json!({"method": "code", "code": code}),
+            None,
+        )
+        .await;
+        assert_eq!(status, 410, "{body}");
+        assert_eq!(body["error"]["id"], "self_service_flow_expired");
+    }
+);
+
+both_backends_with_mail!(
+    settings_browser_needs_a_session,
+    json!({}),
+    |app: TestApp, _mail: MailServer| async move {
+        let res = crate::helpers::new_client()
+            .get(app.public("/self-service/settings/browser"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let loc = res.headers()["location"].to_str().unwrap();
+        assert!(
+            loc.starts_with(&app.public("/self-service/login/browser?return_to=")),
+            "{loc}"
+        );
+        let res = crate::helpers::new_client()
+            .get(app.public("/self-service/settings/browser"))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let res = reqwest::get(app.public(&format!(
+            "/self-service/settings/flows?id={}",
+            uuid::Uuid::new_v4()
+        )))
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 404);
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgres_send_each_message_once() {
+    if !crate::helpers::postgres_available().await {
+        return;
+    }
+    let (a, mail) =
+        crate::helpers::spawn_app_with_mail(crate::helpers::Backend::Postgres, json!({})).await;
+    // A second node on the same database, with its own dispatcher.
+    let b = crate::helpers::spawn_node_on(
+        &a,
+        json!({"courier": {"smtp": {"connection_uri": mail.uri()}},
+               "selfservice": {"flows": {"verification": {"enabled": true}}}}),
+    )
+    .await;
+    for i in 0..20 {
+        let email = format!("twice{i}@example.com");
+        a.create_identity(&email, Some(PASSWORD)).await;
+        let node = if i % 2 == 0 { &a } else { &b };
+        let flow = api_flow(node, "verification", None).await;
+        submit(
+            node,
+            "verification",
+            &flow,
+            json!({"method": "code", "email": email}),
+            None,
+        )
+        .await;
+    }
+    for i in 0..20 {
+        mail.wait_for(&format!("twice{i}@example.com"), 1).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(mail.all().len(), 20, "every message delivered exactly once");
+}

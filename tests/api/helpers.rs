@@ -111,9 +111,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Spawn with extra config merged over the base (objects merge, other values replace).
 pub async fn spawn_app_with(backend: Backend, overlay: Value) -> TestApp {
-    let mut raw = base_config();
-    merge(&mut raw, overlay);
-    let (dsn, guard) = match backend {
+    let (dsn, guard) = fresh_database(backend).await;
+    start(dsn, Arc::new(guard), overlay).await
+}
+
+/// Another server node on the database of `app` (same secrets), for multi-node tests.
+pub async fn spawn_node_on(app: &TestApp, overlay: Value) -> TestApp {
+    let dsn = app.registry.config.dsn.clone().unwrap();
+    start(dsn, app._guard.clone(), overlay).await
+}
+
+async fn fresh_database(backend: Backend) -> (String, DbGuard) {
+    match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
             let dsn = format!("sqlite://{}/ostiary.sqlite", dir.path().display());
@@ -145,7 +154,12 @@ pub async fn spawn_app_with(backend: Backend, overlay: Value) -> TestApp {
                 },
             )
         }
-    };
+    }
+}
+
+async fn start(dsn: String, guard: Arc<DbGuard>, overlay: Value) -> TestApp {
+    let mut raw = base_config();
+    merge(&mut raw, overlay);
     raw["dsn"] = json!(dsn);
     let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -183,7 +197,7 @@ pub async fn spawn_app_with(backend: Backend, overlay: Value) -> TestApp {
         admin_url,
         client: new_client(),
         registry,
-        _guard: Arc::new(guard),
+        _guard: guard,
         shutdown: Some(tx),
     }
 }
