@@ -451,6 +451,58 @@ pub struct FeatureFlags {
 pub struct Ostiary {
     pub session: OstiarySession,
     pub hashing: OstiaryHashing,
+    pub rate_limit: RateLimit,
+    pub cleanup: Cleanup,
+}
+
+/// Brute-force protection (on by default): failed password logins per identifier and per client
+/// address, failed code submissions per client address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RateLimit {
+    pub enabled: bool,
+    pub window: GoDuration,
+    pub login_per_identifier: i64,
+    pub login_per_address: i64,
+    pub code_per_address: i64,
+    /// Proxies (IP addresses or CIDR ranges) whose forwarding headers are believed for the client
+    /// address; from anyone else only the socket address counts.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window: GoDuration(Duration::minutes(15)),
+            login_per_identifier: 10,
+            login_per_address: 100,
+            code_per_address: 30,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// The expired-data janitor inside `serve` (off by default; `ostiary cleanup sql` runs it once).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Cleanup {
+    pub enabled: bool,
+    pub interval: GoDuration,
+    /// Keep expired rows this long before deleting them.
+    pub keep_for: GoDuration,
+    pub batch_size: i64,
+}
+
+impl Default for Cleanup {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            interval: GoDuration(Duration::hours(1)),
+            keep_for: GoDuration(Duration::hours(24)),
+            batch_size: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

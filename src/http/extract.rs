@@ -53,6 +53,8 @@ pub fn parse_uuid(s: &str) -> Result<Uuid, Error> {
 /// Where a request came from, for session devices.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
+    /// The socket peer's address (what a rate limit may trust).
+    pub peer: Option<std::net::IpAddr>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub location: Option<String>,
@@ -62,6 +64,7 @@ impl ClientInfo {
     /// No client information (requests whose device is not recorded).
     pub fn none() -> ClientInfo {
         ClientInfo {
+            peer: None,
             ip: None,
             user_agent: None,
             location: None,
@@ -73,11 +76,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let remote = parts
+        let socket = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.to_string());
-        Ok(client_info(&parts.headers, remote))
+            .map(|c| c.0);
+        let mut info = client_info(&parts.headers, socket.map(|s| s.to_string()));
+        info.peer = socket.map(|s| s.ip());
+        Ok(info)
     }
 }
 
@@ -122,6 +127,7 @@ pub fn client_info(h: &HeaderMap, remote: Option<String>) -> ClientInfo {
         _ => None,
     };
     ClientInfo {
+        peer: None,
         ip,
         user_agent,
         location,

@@ -56,6 +56,11 @@ pub async fn build(
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        client_address: crate::selfservice::rate_limit::client_address(
+            &r.config.ostiary.rate_limit.trusted_proxies,
+            info.peer,
+            forwarded_client(headers).as_deref(),
+        ),
         device: DeviceInfo {
             ip: info.ip,
             user_agent: info.user_agent,
@@ -65,6 +70,23 @@ pub async fn build(
         next_csrf: None,
     };
     Ok((req, set_cookie))
+}
+
+/// The client address a trusted proxy forwarded: `X-Real-IP`, else the right-most
+/// `X-Forwarded-For` entry.
+fn forwarded_client(headers: &HeaderMap) -> Option<String> {
+    let get = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    get("x-real-ip").map(str::to_string).or_else(|| {
+        get("x-forwarded-for")
+            .and_then(|x| x.rsplit(',').next())
+            .map(|s| s.trim().to_string())
+    })
 }
 
 fn has_non_cloudflare_cookie(headers: &HeaderMap) -> bool {

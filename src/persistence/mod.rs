@@ -15,6 +15,7 @@ pub mod code;
 pub mod courier;
 pub mod flow;
 pub mod identity;
+pub mod rate_limit;
 pub mod rows;
 pub mod session;
 

@@ -279,12 +279,15 @@ pub async fn submit(
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
     }
+    super::rate_limit::check_login(r, req.client_address.as_deref(), &identifier).await?;
     let identity = verify(r, &identifier, &password).await?;
     let Some(identity) = identity else {
+        super::rate_limit::login_failed(r, req.client_address.as_deref(), &identifier).await?;
         f.ui.messages.push(text::invalid_credentials());
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
     };
+    super::rate_limit::login_succeeded(r, &identifier).await?;
     if !identity.is_active() {
         return Err(ApiError::new(401)
             .with_reason("This account was disabled.")

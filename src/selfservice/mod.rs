@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod flow;
 pub mod login;
 pub mod password_policy;
+pub mod rate_limit;
 pub mod recovery;
 pub mod registration;
 pub mod request;

@@ -331,7 +331,12 @@ pub async fn submit(
     let email = body.email.clone().filter(|e| !e.trim().is_empty());
     match (code, email) {
         (Some(code), _) if f.state == "sent_email" && method(r) == "code" => {
-            match check(r, req, &mut f, &code, false).await? {
+            super::rate_limit::check_code(r, req.client_address.as_deref()).await?;
+            let outcome = check(r, req, &mut f, &code, false).await?;
+            if outcome.is_none() {
+                super::rate_limit::code_failed(r, req.client_address.as_deref()).await?;
+            }
+            match outcome {
                 Some((issued, settings)) => {
                     f.save(r).await?;
                     return Ok(Outcome::Recovered {

@@ -17,6 +17,8 @@ pub struct FlowRequest {
     /// The token from the `X-CSRF-Token` header, if any.
     pub csrf_header: Option<String>,
     pub device: DeviceInfo,
+    /// The client address rate limits count against (proxy headers only from trusted proxies).
+    pub client_address: Option<String>,
     /// For native flows: why the request looks like it came from a browser (an `Origin` header or a
     /// cookie), which Kratos refuses.
     pub browser_signal: Option<&'static str>,

@@ -310,7 +310,9 @@ pub async fn submit(
     let email = body.email.clone().filter(|e| !e.trim().is_empty());
     match (code, email) {
         (Some(code), _) if f.state == "sent_email" && m == "code" => {
+            super::rate_limit::check_code(r, req.client_address.as_deref()).await?;
             if !check(r, &mut f, &code, false).await? {
+                super::rate_limit::code_failed(r, req.client_address.as_deref()).await?;
                 f.ui.messages.push(text::verification_code_invalid());
             }
         }

@@ -7,5 +7,6 @@ mod courier_flows;
 mod helpers;
 mod identities;
 mod native;
+mod rate_limits;
 mod sdk;
 mod sessions;

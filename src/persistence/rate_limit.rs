@@ -1,0 +1,70 @@
+//! Rate-limit counters: one row per key, a fixed window, updated atomically with one upsert.
+
+use super::Persister;
+use crate::error::Result;
+use crate::time::to_micros;
+use chrono::{DateTime, Duration, Utc};
+
+impl Persister {
+    /// Count one event for `key` in the current window (starting a new window when the last one is
+    /// over); returns the count and the window's start.
+    pub async fn rate_hit(
+        &self,
+        key: &str,
+        window: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, i64)> {
+        let expired_before = to_micros(now - window);
+        let row: (i64, i64) = sqlx::query_as(
+            "INSERT INTO rate_limits (key, count, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+             count = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.count + 1 END, \
+             window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+             RETURNING count, window_start",
+        )
+        .bind(key)
+        .bind(to_micros(now))
+        .bind(expired_before)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(row)
+    }
+
+    /// The events counted for `key` in the current window, and its start (0, now when none).
+    pub async fn rate_peek(
+        &self,
+        key: &str,
+        window: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, i64)> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT count, window_start FROM rate_limits WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(match row {
+            Some((count, start)) if start > to_micros(now - window) => (count, start),
+            _ => (0, to_micros(now)),
+        })
+    }
+
+    /// Forget `key` (after a successful login the identifier's failures no longer count).
+    pub async fn rate_reset(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM rate_limits WHERE key = $1")
+            .bind(key)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Delete counters whose window ended before `before` (the janitor).
+    pub async fn rate_cleanup(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                .bind(to_micros(before))
+                .execute(&self.write)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
