@@ -5,22 +5,61 @@ use super::MigrateArgs;
 use crate::persistence::{DsnKind, Persister};
 use std::io::{BufRead, Write};
 
-pub async fn run(args: MigrateArgs) -> Result<(), String> {
-    let dsn = if let Some(d) = args.dsn.clone() {
-        d
-    } else if args.read_from_env {
+/// The DSN from the argument, the environment (`-e`) or the configuration files.
+fn resolve_dsn(
+    dsn: Option<String>,
+    read_from_env: bool,
+    config: &[std::path::PathBuf],
+) -> Result<String, String> {
+    if let Some(d) = dsn {
+        Ok(d)
+    } else if read_from_env {
         std::env::var("DSN")
-            .map_err(|_| "-e was given but the DSN environment variable is not set".to_string())?
-    } else if !args.config.is_empty() {
-        let loaded = crate::config::Config::load(&args.config, false, std::env::vars())
+            .map_err(|_| "-e was given but the DSN environment variable is not set".to_string())
+    } else if !config.is_empty() {
+        let loaded = crate::config::Config::load(config, false, std::env::vars())
             .map_err(|e| format!("invalid configuration: {e}"))?;
         loaded
             .config
             .dsn
-            .ok_or_else(|| "the configuration sets no dsn".to_string())?
+            .ok_or_else(|| "the configuration sets no dsn".to_string())
     } else {
-        return Err("give the database URL as an argument, or -e to read it from DSN".into());
-    };
+        Err("give the database URL as an argument, or -e to read it from DSN".into())
+    }
+}
+
+/// `ostiary cleanup sql`: delete expired data once, in batches.
+pub async fn cleanup(args: super::CleanupArgs) -> Result<(), String> {
+    let dsn = resolve_dsn(args.dsn.clone(), args.read_from_env, &args.config)?;
+    let keep = crate::time::parse_duration(&args.keep_last)
+        .ok_or("--keep-last must be a duration such as 24h")?;
+    let pause = crate::time::parse_duration(&args.sleep)
+        .and_then(|d| d.to_std().ok())
+        .ok_or("--sleep-between-batches must be a duration such as 1s")?;
+    let kind = DsnKind::parse(&dsn).map_err(|e| format!("config key dsn: {e}"))?;
+    let persister = Persister::connect(&kind)
+        .await
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let cleaned = persister
+        .cleanup(chrono::Utc::now() - keep, args.batch_size.max(1), pause)
+        .await
+        .map_err(|e| format!("cleanup failed: {e}"))?;
+    persister.close().await;
+    println!(
+        "Deleted {} rows: {} flows, {} sessions, {} codes, {} errors, {} sent messages, {} rate-limit counters.",
+        cleaned.total(),
+        cleaned.flows,
+        cleaned.sessions,
+        cleaned.codes,
+        cleaned.errors,
+        cleaned.messages,
+        cleaned.rate_limits
+    );
+    Ok(())
+}
+
+pub async fn run(args: MigrateArgs) -> Result<(), String> {
+    let dsn = resolve_dsn(args.dsn.clone(), args.read_from_env, &args.config)?;
     let kind = DsnKind::parse(&dsn).map_err(|e| format!("config key dsn: {e}"))?;
     let persister = Persister::connect(&kind)
         .await

@@ -27,6 +27,11 @@ pub enum Command {
         #[command(subcommand)]
         what: MigrateWhat,
     },
+    /// Delete expired data.
+    Cleanup {
+        #[command(subcommand)]
+        what: CleanupWhat,
+    },
     /// Outgoing messages.
     Courier {
         #[command(subcommand)]
@@ -53,6 +58,33 @@ pub struct ServeArgs {
 pub enum MigrateWhat {
     /// Apply the SQL migrations to the database.
     Sql(MigrateArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CleanupWhat {
+    /// Delete expired flows, sessions, codes, stored errors and old sent messages from the database.
+    Sql(CleanupArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CleanupArgs {
+    /// The database URL (postgres://…, sqlite://…).
+    pub dsn: Option<String>,
+    /// Read the database URL from the DSN environment variable.
+    #[arg(short = 'e', long = "read-from-env")]
+    pub read_from_env: bool,
+    /// Keep rows that expired less than this long ago (Go duration, e.g. 24h).
+    #[arg(long = "keep-last", default_value = "0s")]
+    pub keep_last: String,
+    /// Rows deleted per statement.
+    #[arg(long = "batch-size", default_value_t = 100)]
+    pub batch_size: i64,
+    /// Pause between batches (Go duration).
+    #[arg(long = "sleep-between-batches", default_value = "0s")]
+    pub sleep: String,
+    /// Configuration file(s) to read `dsn` from.
+    #[arg(short = 'c', long = "config")]
+    pub config: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -94,6 +126,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Migrate {
                 what: MigrateWhat::Sql(args),
             } => migrate::run(args).await,
+            Command::Cleanup {
+                what: CleanupWhat::Sql(args),
+            } => migrate::cleanup(args).await,
             Command::Courier {
                 what: CourierWhat::Watch(args),
             } => serve::watch_courier(args).await,

@@ -11,6 +11,7 @@
 //! dedicated writer avoids `SQLITE_BUSY` upgrades of deferred transactions under concurrency, while
 //! readers run in parallel under WAL.
 
+pub mod cleanup;
 pub mod code;
 pub mod courier;
 pub mod flow;

@@ -324,3 +324,27 @@ async fn dev_mode_needs_no_configuration() {
     let (ok, out) = run(&["version"], &[]);
     assert!(ok && out.contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn cleanup_sql_runs_against_a_migrated_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = format!("sqlite://{}", dir.path().join("c.sqlite").display());
+    let (ok, out) = run(&["migrate", "sql", &dsn, "--yes"], &[]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(
+        &[
+            "cleanup",
+            "sql",
+            &dsn,
+            "--keep-last",
+            "1h",
+            "--batch-size",
+            "10",
+        ],
+        &[],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("Deleted 0 rows"), "{out}");
+    let (ok, out) = run(&["cleanup", "sql", &dsn, "--keep-last", "soon"], &[]);
+    assert!(!ok && out.contains("--keep-last"), "{out}");
+}

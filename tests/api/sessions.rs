@@ -519,3 +519,35 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    cleanup_deletes_only_expired_data,
+    |app: TestApp| async move {
+        app.create_identity("janitor@example.com", Some(PASSWORD))
+            .await;
+        let old = app.native_login("janitor@example.com", PASSWORD).await;
+        reqwest::get(app.public("/self-service/login/api"))
+            .await
+            .unwrap();
+        app.registry.clock.advance(chrono::Duration::hours(30));
+        let fresh = app.native_login("janitor@example.com", PASSWORD).await;
+        let now = app.registry.clock.now();
+        let cleaned = app
+            .registry
+            .persister
+            .cleanup(now, 1, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(cleaned.sessions, 1, "{cleaned:?}");
+        assert!(cleaned.flows >= 2, "{cleaned:?}");
+        assert_eq!(app.whoami(&old).await.0, 401);
+        assert_eq!(app.whoami(&fresh).await.0, 200, "live sessions stay");
+        let again = app
+            .registry
+            .persister
+            .cleanup(now, 10, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(again.total(), 0);
+    }
+);
