@@ -93,7 +93,10 @@ impl ApiError {
             403 => "The requested action was forbidden",
             404 => "The requested resource could not be found",
             409 => "The resource could not be created due to a conflict",
+            405 => "Method not allowed",
+            408 => "The request was not received in time",
             410 => "The requested resource is no longer available",
+            415 => "The request's content type is not supported",
             413 => "The request body is too large",
             422 => {
                 "The request was well-formed but was unable to be followed due to semantic errors"

@@ -453,6 +453,24 @@ pub struct Ostiary {
     pub hashing: OstiaryHashing,
     pub rate_limit: RateLimit,
     pub cleanup: Cleanup,
+    pub limits: Limits,
+}
+
+/// Protection against slow clients: request headers and bodies must arrive within these times.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    pub header_read_timeout: GoDuration,
+    pub body_read_timeout: GoDuration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: GoDuration(Duration::seconds(10)),
+            body_read_timeout: GoDuration(Duration::seconds(30)),
+        }
+    }
 }
 
 /// Brute-force protection (on by default): failed password logins per identifier and per client

@@ -67,5 +67,8 @@ pub fn router(r: Registry) -> Router {
         .method_not_allowed_fallback(super::method_not_allowed)
         .layer(axum::middleware::from_fn(super::no_cache))
         .layer(DefaultBodyLimit::max(super::MAX_BODY_BYTES))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            super::body_timeout(&r),
+        ))
         .with_state(r)
 }

@@ -33,6 +33,11 @@ pub fn json_rejection(r: JsonRejection) -> Error {
                 .with_reason("The request body exceeds the maximum allowed size of 5 MiB.")
                 .into()
         }
+        JsonRejection::BytesRejection(b) if is_timeout(b.status(), &b.body_text()) => {
+            ApiError::new(408)
+                .with_reason("The request body was not received in time.")
+                .into()
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(400)
             .with_reason("The request must carry Content-Type: application/json.")
             .into(),
@@ -43,6 +48,38 @@ pub fn json_rejection(r: JsonRejection) -> Error {
             ))
             .into(),
     }
+}
+
+/// The raw request body, with Kratos-shaped errors for a body over 5 MiB (413), a client too slow to
+/// send it (408) or a broken stream (400).
+pub struct KBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for KBytes {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(KBytes(b)),
+            Err(r) => Err(match r.status().as_u16() {
+                413 => ApiError::new(413)
+                    .with_reason("The request body exceeds the maximum allowed size of 5 MiB."),
+                _ if is_timeout(r.status(), &r.body_text()) => {
+                    ApiError::new(408).with_reason("The request body was not received in time.")
+                }
+                _ => ApiError::new(400).with_reason(format!(
+                    "Unable to read the request body: {}",
+                    r.body_text()
+                )),
+            }
+            .into()),
+        }
+    }
+}
+
+/// Whether a body-buffering failure was the body read timeout (axum reports it as a generic
+/// buffering error carrying the timeout's message).
+fn is_timeout(status: axum::http::StatusCode, text: &str) -> bool {
+    status == axum::http::StatusCode::REQUEST_TIMEOUT || text.contains("timeout")
 }
 
 /// Parse a UUID from a path segment the way Kratos reports a bad one (400).

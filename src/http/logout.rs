@@ -4,6 +4,7 @@
 use super::auth::{authenticate, Via};
 use super::error::json_response;
 use super::extract::is_json_request;
+use super::extract::KBytes;
 use super::flow_request::{error_response, see_other};
 use super::identities::query_pairs;
 use super::session_cookie;
@@ -11,7 +12,6 @@ use crate::error::{ApiError, Error, Result};
 use crate::registry::Registry;
 use crate::selfservice::{csrf, login};
 use crate::session::token::{self, LOGOUT_PREFIX};
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 pub async fn perform_native_logout(
     State(r): State<Registry>,
     headers: HeaderMap,
-    body: Bytes,
+    KBytes(body): KBytes,
 ) -> Result<Response> {
     let is_json_ct = headers
         .get(header::CONTENT_TYPE)

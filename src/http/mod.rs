@@ -26,11 +26,22 @@ use axum::http::{header, HeaderValue, Method, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Every request body is capped at 5 MiB, as Kratos caps it.
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
+/// How long a client may take to send its request body (`ostiary.limits.body_read_timeout`).
+pub fn body_timeout(r: &Registry) -> Duration {
+    r.config
+        .ostiary
+        .limits
+        .body_read_timeout
+        .0
+        .to_std()
+        .unwrap_or(Duration::from_secs(30))
+}
 
 /// Run both listeners until `shutdown` resolves, then drain in-flight requests.
 pub async fn serve(
@@ -40,33 +51,90 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|v| *v).await;
-    };
+    let header_timeout = registry
+        .config
+        .ostiary
+        .limits
+        .header_read_timeout
+        .0
+        .to_std()
+        .unwrap_or(Duration::from_secs(10));
     let public_app = public::router(registry.clone());
-    let admin_app = admin::router(registry);
-    let public_srv = axum::serve(
-        public,
-        public_app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(wait(rx.clone()));
-    let admin_srv = axum::serve(
-        admin,
-        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(
-            tower::ServiceExt::<Request>::map_request(admin_app, admin_prefix),
-        ),
-    )
-    .with_graceful_shutdown(wait(rx));
+    let admin_app =
+        tower::ServiceExt::<Request>::map_request(admin::router(registry), admin_prefix);
     let trigger = async move {
         shutdown.await;
         let _ = tx.send(true);
     };
     let (a, b, _) = tokio::join!(
-        async { public_srv.await },
-        async { admin_srv.await },
+        accept_loop(public, public_app, rx.clone(), header_timeout),
+        accept_loop(admin, admin_app, rx, header_timeout),
         trigger
     );
     a.and(b)
+}
+
+/// Accept connections and serve them with HTTP/1.1 and HTTP/2, a header read timeout, and the
+/// client's socket address available to handlers; on shutdown stop accepting and let open
+/// connections finish their requests.
+async fn accept_loop<S>(
+    listener: TcpListener,
+    app: S,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    header_timeout: Duration,
+) -> std::io::Result<()>
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, addr) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let svc = tower::ServiceExt::<Request>::map_request(app.clone(), move |mut req: Request| {
+                    req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+                    req
+                });
+                let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let svc = svc.clone();
+                    async move { tower::ServiceExt::oneshot(svc, req.map(Body::new)).await }
+                });
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = until_true(&mut shutdown) => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Resolve once the watched flag turns true (or its sender is gone).
+async fn until_true(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
 }
 
 /// On the admin listener every path that does not start with `/admin` is served as `/admin/<path>`

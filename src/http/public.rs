@@ -124,6 +124,9 @@ pub fn router(r: Registry) -> Router {
         .method_not_allowed_fallback(super::method_not_allowed)
         .layer(axum::middleware::from_fn(super::no_cache))
         .layer(DefaultBodyLimit::max(super::MAX_BODY_BYTES))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            super::body_timeout(&r),
+        ))
         .with_state(r);
     if cors.enabled {
         let patterns = std::sync::Arc::new(cors.allowed_origins.clone());

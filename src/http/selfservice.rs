@@ -3,6 +3,7 @@
 
 use super::error::json_response;
 use super::extract::ClientInfo;
+use super::extract::KBytes;
 use super::flow_request::{
     self as fr, build, error_response, invalid_flow, parse_body, see_other, show_flow, str_field,
 };
@@ -434,7 +435,7 @@ pub async fn update_login_flow(
     uri: Uri,
     ci: ClientInfo,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    KBytes(body): KBytes,
 ) -> Response {
     let (f, req, v) = match submission(&r, Kind::Login, &headers, &uri, &ci, &raw, &body).await {
         Ok(x) => x,
@@ -490,7 +491,7 @@ pub async fn update_registration_flow(
     uri: Uri,
     ci: ClientInfo,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    KBytes(body): KBytes,
 ) -> Response {
     let (f, req, v) =
         match submission(&r, Kind::Registration, &headers, &uri, &ci, &raw, &body).await {

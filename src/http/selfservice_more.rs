@@ -3,6 +3,7 @@
 
 use super::error::json_response;
 use super::extract::ClientInfo;
+use super::extract::KBytes;
 use super::flow_request::{self as fr, build, error_response, parse_body, see_other, str_field};
 use super::identities::query_pairs;
 use super::session_cookie;
@@ -11,7 +12,6 @@ use crate::identity::wire::{identity_json, View};
 use crate::registry::Registry;
 use crate::selfservice::flow::{self, Flow, FlowType, Kind};
 use crate::selfservice::{csrf, recovery, settings, verification};
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -40,7 +40,7 @@ pub async fn update_settings_flow(
     uri: Uri,
     ci: ClientInfo,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    KBytes(body): KBytes,
 ) -> Response {
     let is_json = super::extract::is_json_request(&headers);
     let result = async {
@@ -130,7 +130,7 @@ pub async fn update_verification_flow(
     uri: Uri,
     ci: ClientInfo,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    KBytes(body): KBytes,
 ) -> Response {
     let is_json = super::extract::is_json_request(&headers);
     let result = async {
@@ -173,7 +173,7 @@ pub async fn update_recovery_flow(
     uri: Uri,
     ci: ClientInfo,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    KBytes(body): KBytes,
 ) -> Response {
     let is_json = super::extract::is_json_request(&headers);
     let result = async {

@@ -586,15 +586,23 @@ both_backends_with_mail!(
         mail.restart().await;
         let mails = mail.wait_for("retry@example.com", 1).await;
         assert_eq!(mails.len(), 1);
-        let list: Value = app
-            .client
-            .get(app.admin("/admin/courier/messages?status=sent"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        // The server stores the mail before the dispatcher records the success: wait for it.
+        let mut list = Value::Null;
+        for _ in 0..100 {
+            list = app
+                .client
+                .get(app.admin("/admin/courier/messages?status=sent"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if list.as_array().map(|l| !l.is_empty()).unwrap_or(false) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         assert_eq!(list.as_array().unwrap().len(), 1);
         let id = list[0]["id"].as_str().unwrap();
         let one: Value = app

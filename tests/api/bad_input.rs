@@ -1,0 +1,189 @@
+//! Hostile and broken input: slow clients, oversize headers and bodies, invalid UTF-8, deep nesting,
+//! duplicate keys, wrong content types. Each gets a clear answer, never a 500 or a hang.
+
+use crate::both_backends;
+use crate::helpers::{spawn_app_with, Backend, TestApp};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn raw_exchange(
+    addr: &str,
+    request: &[u8],
+    pause: Option<std::time::Duration>,
+    rest: &[u8],
+) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    if let Some(p) = pause {
+        tokio::time::sleep(p).await;
+    }
+    let _ = s.write_all(rest).await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    String::from_utf8_lossy(&buf).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        json!({"ostiary": {"limits": {"header_read_timeout": "500ms", "body_read_timeout": "500ms"}}}),
+    )
+    .await;
+    let addr = app.admin_url.trim_start_matches("http://").to_string();
+    // Headers that never finish: the connection is closed (408 or nothing), not held open.
+    let started = std::time::Instant::now();
+    let answer = raw_exchange(
+        &addr,
+        b"GET /health/alive HTTP/1.1\r\nHost: x\r\n",
+        None,
+        b"",
+    )
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(9),
+        "cut off, not held"
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    // A body that never finishes: 408 in the Kratos shape.
+    let head = b"POST /admin/identities HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"schema_id\"";
+    let answer = raw_exchange(
+        &addr,
+        head,
+        Some(std::time::Duration::from_millis(1500)),
+        b"",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":408"), "{answer}");
+}
+
+both_backends!(
+    malformed_bodies_get_kratos_errors,
+    |app: TestApp| async move {
+        let c = reqwest::Client::new();
+        let post = |body: Vec<u8>, ct: &'static str| {
+            let c = c.clone();
+            let url = app.admin("/admin/identities");
+            async move {
+                let res = c
+                    .post(url)
+                    .header("content-type", ct)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let cases: Vec<(Vec<u8>, u16)> = vec![
+        (b"{\"schema_id\":\"default\",\"traits\":{\"email\":\"\xff\xfe@x.io\"}}".to_vec(), 400),
+        (format!("{}1{}", "[".repeat(5000), "]".repeat(5000)).into_bytes(), 400),
+        (br#"{"schema_id":"default","schema_id":"default","traits":{"email":"dup@example.com"}}"#.to_vec(), 400),
+        (br#"{"schema_id":"default","traits":{"email":"a@b.co"},"state":"sleeping"}"#.to_vec(), 400),
+        (b"".to_vec(), 400),
+        (b"null".to_vec(), 400),
+    ];
+        for (body, status) in cases {
+            let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).to_string();
+            let (got, v) = post(body, "application/json").await;
+            assert_eq!(got, status, "{shown}: {v}");
+            assert_eq!(v["error"]["code"], status, "{shown}");
+        }
+        let (got, _) = post(
+            b"schema_id=default".to_vec(),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+        assert_eq!(got, 400);
+
+        // Flows: wrong content type, oversize body, invalid UTF-8 in a form.
+        let flow: Value = c
+            .get(app.public("/self-service/login/api"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let url = app.public(&format!(
+            "/self-service/login?flow={}",
+            flow["id"].as_str().unwrap()
+        ));
+        let res = c
+            .post(&url)
+            .header("content-type", "text/xml")
+            .body("<x/>")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 415);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], 415);
+        // The server may answer 413 before the client has finished sending, then close.
+        if let Ok(res) = c
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 6 << 20])
+            .send()
+            .await
+        {
+            assert_eq!(res.status(), 413);
+            assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], 413);
+        }
+        let res = c
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(b"method=password&identifier=%ff%fe&password=x".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        let res = c
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("[1,2]")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+
+        // Oversize headers: refused by the HTTP layer, the server stays up.
+        let res = c
+            .get(app.public("/sessions/whoami"))
+            .header("X-Session-Token", "x".repeat(1 << 20))
+            .send()
+            .await;
+        if let Ok(res) = res {
+            assert!(
+                res.status() == 431 || res.status() == 400,
+                "{}",
+                res.status()
+            );
+        }
+        assert_eq!(
+            c.get(app.public("/health/alive"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        // Unknown paths and wrong methods: JSON errors.
+        let res = c.get(app.public("/no/such/path")).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], 404);
+        let res = c
+            .put(app.public("/sessions/whoami/x"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status() == 404 || res.status() == 405);
+        let res = c.post(app.admin("/admin/sessions")).send().await.unwrap();
+        assert_eq!(res.status(), 405);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], 405);
+    }
+);
