@@ -25,10 +25,13 @@ impl Keyset {
     ) -> Result<Keyset> {
         let size = match size.filter(|s| !s.is_empty()) {
             None => default,
-            Some(s) => s
+            Some(s) => match s
                 .parse::<i64>()
                 .map_err(|_| Error::bad_request("The page_size parameter must be a number."))?
-                .clamp(1, max),
+            {
+                n if n < 1 => default,
+                n => n.min(max),
+            },
         };
         Ok(Keyset {
             size,

@@ -212,7 +212,9 @@ async fn get_flow(
     let id = flow_id(&pairs, "id")?;
     let f = Flow::load(&r, id, kind).await?;
     let (req, _) = build(&r, &headers, &uri, ClientInfo::none(), false).await?;
-    if f.flow_type == FlowType::Browser {
+    // Settings flows are guarded by the session (checked below), as in Kratos; flows an admin made
+    // for an unknown browser carry no anti-CSRF binding.
+    if f.flow_type == FlowType::Browser && kind != Kind::Settings && !f.skip_csrf {
         // The flow may only be read by the browser that holds its anti-CSRF cookie.
         let ok = match (&req.csrf_cookie, &f.csrf_secret) {
             (Some(cookie), Some(stored)) => {

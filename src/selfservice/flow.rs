@@ -71,9 +71,14 @@ pub struct Flow {
     /// The identity a settings flow belongs to (and a recovery flow recovers).
     #[serde(default)]
     pub identity_id: Option<Uuid>,
-    /// What the client should do next (`continue_with`), for settings and recovery.
-    #[serde(default)]
+    /// What the client should do next (`continue_with`), for settings and recovery. Only ever in the
+    /// answer to the request that produced it, never stored: it can carry a session token.
+    #[serde(skip)]
     pub continue_with: Vec<Value>,
+    /// Flows an admin created for someone else's browser (recovery codes) have no anti-CSRF
+    /// binding yet: the token is the credential.
+    #[serde(default)]
+    pub skip_csrf: bool,
     /// Wrong code submissions so far (recovery and verification).
     #[serde(default)]
     pub attempts: u32,
@@ -113,6 +118,7 @@ impl Flow {
             transient_payload: None,
             identity_id: None,
             continue_with: Vec::new(),
+            skip_csrf: false,
             attempts: 0,
         }
     }

@@ -392,9 +392,10 @@ pub async fn admin_code(
     f.state = "sent_email".into();
     f.active = Some("code".into());
     if flow_type == FlowType::Browser {
-        // Whoever opens the link gets a CSRF cookie on first load; the flow accepts any cookie.
+        // The browser that will open this flow is not known yet: the code is the credential.
         f.ui.nodes
             .push(Node::input("default", "csrf_token", "hidden").required());
+        f.skip_csrf = true;
     }
     code_nodes(&mut f, None);
     let code = codes::new_code();
@@ -445,6 +446,7 @@ pub async fn admin_link(
     f.active = Some("link".into());
     f.ui.nodes
         .push(Node::input("default", "csrf_token", "hidden").required());
+    f.skip_csrf = true;
     let token = codes::new_link_token();
     let address = identity
         .recovery_addresses

@@ -348,3 +348,145 @@ fn cleanup_sql_runs_against_a_migrated_database() {
     let (ok, out) = run(&["cleanup", "sql", &dsn, "--keep-last", "soon"], &[]);
     assert!(!ok && out.contains("--keep-last"), "{out}");
 }
+
+/// No secret ever appears in a log line: run registration, login, whoami, recovery by code and
+/// logout against the binary at the most verbose log level, then search its logs for every password,
+/// token, code and cookie value the flows used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_contain_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, admin) = (free_port(), free_port());
+    let config = kratos_config(dir.path(), public, admin, "");
+    let dsn = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    assert!(run(&["migrate", "sql", &dsn, "--yes"], &[]).0);
+    let log_path = dir.path().join("server.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--dev", "-c", config.to_str().unwrap()])
+        .env_remove("DSN")
+        .env("LOG_LEVEL", "trace")
+        .env("SELFSERVICE_FLOWS_RECOVERY_ENABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_ready(
+        &mut server,
+        &format!("http://127.0.0.1:{admin}/health/ready"),
+    )
+    .await;
+    let p = |path: &str| format!("http://127.0.0.1:{public}{path}");
+    let c = reqwest::Client::new();
+    let password = "Zebra-Quartz-Lantern-9931";
+    let mut secrets: Vec<String> = vec![password.to_string()];
+    let flow: Value = c
+        .get(p("/self-service/registration/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reg: Value = c
+        .post(p(&format!("/self-service/registration?flow={}", flow["id"].as_str().unwrap())))
+        .json(&serde_json::json!({"method": "password", "traits": {"email": "secret@example.com"}, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    secrets.push(reg["session_token"].as_str().unwrap().to_string());
+    let flow: Value = c
+        .get(p("/self-service/login/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let login: Value = c
+        .post(p(&format!("/self-service/login?flow={}", flow["id"].as_str().unwrap())))
+        .json(&serde_json::json!({"method": "password", "identifier": "secret@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["session_token"].as_str().unwrap().to_string();
+    secrets.push(token.clone());
+    c.get(p("/sessions/whoami"))
+        .header("X-Session-Token", &token)
+        .send()
+        .await
+        .unwrap();
+    c.get(p("/sessions/whoami"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    let identity_id = login["session"]["identity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code: Value = c
+        .post(format!("http://127.0.0.1:{admin}/admin/recovery/code"))
+        .json(&serde_json::json!({"identity_id": identity_id, "flow_type": "api"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    secrets.push(code["recovery_code"].as_str().unwrap().to_string());
+    let link: Value = c
+        .post(format!("http://127.0.0.1:{admin}/admin/recovery/link"))
+        .json(&serde_json::json!({"identity_id": identity_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link_token = link["recovery_link"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    secrets.push(link_token);
+    // A failed login with a wrong password that must not be logged either.
+    let flow: Value = c
+        .get(p("/self-service/login/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.post(p(&format!("/self-service/login?flow={}", flow["id"].as_str().unwrap())))
+        .json(&serde_json::json!({"method": "password", "identifier": "secret@example.com", "password": "Wrong-Guess-Kestrel-77"}))
+        .send()
+        .await
+        .unwrap();
+    secrets.push("Wrong-Guess-Kestrel-77".into());
+    c.delete(p("/self-service/logout/api"))
+        .json(&serde_json::json!({"session_token": token}))
+        .send()
+        .await
+        .unwrap();
+    drop(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.lines().count() > 5, "trace logging produced output");
+    for s in &secrets {
+        assert!(!log.contains(s.as_str()), "secret {s:?} found in the logs");
+    }
+    println!(
+        "log secrets check: {} log lines, {} secrets, 0 found",
+        log.lines().count(),
+        secrets.len()
+    );
+}

@@ -11,4 +11,5 @@ mod native;
 mod rate_limits;
 mod resilience;
 mod sdk;
+mod sdk_flows;
 mod sessions;
