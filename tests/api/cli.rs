@@ -490,3 +490,54 @@ async fn logs_contain_no_secrets() {
         secrets.len()
     );
 }
+
+/// `ostiary courier watch` delivers what another node queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn courier_watch_delivers_queued_mail() {
+    let mail = crate::helpers::MailServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = format!("sqlite://{}", dir.path().join("w.sqlite").display());
+    assert!(run(&["migrate", "sql", &dsn, "--yes"], &[]).0);
+    let persister = ostiary::persistence::Persister::connect(
+        &ostiary::persistence::DsnKind::parse(&dsn).unwrap(),
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    persister
+        .enqueue_message(&ostiary::persistence::courier::Message {
+            id: uuid::Uuid::new_v4(),
+            kind: "email".into(),
+            status: "queued".into(),
+            recipient: "worker@example.com".into(),
+            subject: "Queued elsewhere".into(),
+            body: "Delivered by the worker.".into(),
+            template_type: "verification_code_valid".into(),
+            channel: "email".into(),
+            send_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    persister.close().await;
+    let config = dir.path().join("worker.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "dsn: {dsn}\nselfservice:\n  default_browser_return_url: http://127.0.0.1:4455/\ncourier:\n  smtp:\n    connection_uri: {}\n",
+            mail.uri()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(BIN)
+        .args(["courier", "watch", "-c", config.to_str().unwrap()])
+        .env_remove("DSN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _worker = Server(child);
+    let got = mail.wait_for("worker@example.com", 1).await;
+    assert_eq!(got[0].subject, "Queued elsewhere");
+}
