@@ -105,7 +105,7 @@ BASELINE=$TARGET/release/examples/bench_baseline
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "mem=$(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
   echo "kernel=$(uname -r)"
-  echo "wrk=$(wrk -v 2>&1 | head -1)"
+  echo "wrk=$(wrk -v 2>&1 | head -1 | cut -d" " -f1-2)"
   echo "rustc=$(rustc --version)"
   echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "busy_before=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 > 5 {printf "%s(%s%%) ", $2, $1}')"

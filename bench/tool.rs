@@ -1014,36 +1014,59 @@ fn report(a: &Args) -> Result<()> {
             }
         }
         for v in ["token", "cookie"] {
-            let f = |sc: &'static str, field: &str| {
+            let f = |sc: &'static str, srv: &'static str, field: &str| {
                 res.median(
                     &[
                         ("backend", be),
                         ("scenario", sc),
-                        ("server", "ostiary"),
+                        ("server", srv),
                         ("variant", v),
                     ],
                     field,
                 )
             };
-            let (r10, r1m) = (f("whoami_10k", "rps"), f("whoami_1m", "rps"));
-            let (p10, p1m) = (f("whoami_10k", "p99_us"), f("whoami_1m", "p99_us"));
-            let ok = r10.zip(r1m).map(|(a, b)| b >= 0.8 * a);
+            let change = |a: Option<f64>, b: Option<f64>| {
+                a.zip(b)
+                    .map(|(a, b)| format!("{:+.0} %", (b / a - 1.0) * 100.0))
+                    .unwrap_or_default()
+            };
+            let (r10, r1m) = (
+                f("whoami_10k", "ostiary", "rps"),
+                f("whoami_1m", "ostiary", "rps"),
+            );
+            let (b10, b1m) = (
+                f("whoami_10k", "baseline", "rps"),
+                f("whoami_1m", "baseline", "rps"),
+            );
             writeln!(
                 o,
-                "| 1M-session throughput within 20 % of 10k ({v}) | {be} | {} at 1M vs {} at 10k | | {} | {} |",
+                "| 1M-session throughput within 20 % of 10k ({v}) | {be} | {} at 1M vs {} at 10k | {} vs {} ({}) | {} | {} |",
                 rate(r1m),
                 rate(r10),
-                r10.zip(r1m).map(|(a, b)| format!("{:+.0} %", (b / a - 1.0) * 100.0)).unwrap_or_default(),
-                verdict(ok)
+                rate(b1m),
+                rate(b10),
+                change(b10, b1m),
+                change(r10, r1m),
+                verdict(r10.zip(r1m).map(|(a, b)| b >= 0.8 * a))
             )?;
-            let ok = p10.zip(p1m).map(|(a, b)| b <= 1.2 * a);
+            let (p10, p1m) = (
+                f("whoami_10k", "ostiary", "p99_us"),
+                f("whoami_1m", "ostiary", "p99_us"),
+            );
+            let (q10, q1m) = (
+                f("whoami_10k", "baseline", "p99_us"),
+                f("whoami_1m", "baseline", "p99_us"),
+            );
             writeln!(
                 o,
-                "| 1M-session p99 within 20 % of 10k ({v}) | {be} | {} at 1M vs {} at 10k | | {} | {} |",
+                "| 1M-session p99 within 20 % of 10k ({v}) | {be} | {} at 1M vs {} at 10k | {} vs {} ({}) | {} | {} |",
                 ms(p1m),
                 ms(p10),
-                p10.zip(p1m).map(|(a, b)| format!("{:+.0} %", (b / a - 1.0) * 100.0)).unwrap_or_default(),
-                verdict(ok)
+                ms(q1m),
+                ms(q10),
+                change(q10, q1m),
+                change(p10, p1m),
+                verdict(p10.zip(p1m).map(|(a, b)| b <= 1.2 * a))
             )?;
         }
         let login = res.median(&[("backend", be), ("scenario", "login")], "rps");

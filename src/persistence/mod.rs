@@ -107,6 +107,9 @@ impl Persister {
         match kind {
             DsnKind::Postgres(url) => {
                 let pool = AnyPoolOptions::new()
+                    // No ping before every checkout: a broken connection fails its query and is
+                    // replaced; the ping cost a round trip per whoami (see BENCHMARKS.md).
+                    .test_before_acquire(false)
                     .max_connections(32)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(10))
@@ -134,6 +137,7 @@ impl Persister {
     async fn connect_sqlite(url: String, readers: u32) -> Result<Persister> {
         // The writer first: it creates the file and switches it to WAL before readers open it.
         let write = AnyPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -143,6 +147,7 @@ impl Persister {
             .connect(&url)
             .await?;
         let read = AnyPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(readers)
             .min_connections(1)
             .idle_timeout(None)
@@ -226,6 +231,7 @@ impl Persister {
 }
 
 /// Every SQLite connection: foreign keys enforced, WAL for concurrent readers with one writer,
+/// memory-mapped reads and a 16 MiB page cache (large session indexes stay in memory),
 /// FULL sync (every acknowledged commit survives a power loss), and a busy timeout.
 fn sqlite_pragmas<'c>(
     conn: &'c mut sqlx::AnyConnection,
@@ -234,7 +240,8 @@ fn sqlite_pragmas<'c>(
     Box::pin(async move {
         conn.execute(
             "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-             PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+             PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;",
         )
         .await
         .map(|_| ())

@@ -89,6 +89,25 @@ impl SessionRow {
     }
 }
 
+/// The joined session + identity SELECT, built once per condition (not per request).
+fn joined_select(cond: &str) -> String {
+    format!(
+        "SELECT {}, {} FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {cond}",
+        prefixed(SESSION_COLUMNS, "s"),
+        IDENTITY_COLUMNS
+            .split(", ")
+            .map(|c| format!("i.{c} AS i_{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+static BY_TOKEN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| joined_select("s.token_hash = $1"));
+static BY_LOGOUT_TOKEN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| joined_select("s.logout_token_hash = $1"));
+static BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| joined_select("s.id = $1"));
+
 /// The `active` filter of the admin session lists.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ActiveFilter {
@@ -157,34 +176,24 @@ impl Persister {
     /// The session a token digest names, with its identity (addresses, no credentials) and devices.
     /// One indexed read for the session and identity, then the identity's addresses and devices.
     pub async fn get_session_by_token_hash(&self, token_hash: &str) -> Result<Option<Session>> {
-        self.get_session_where("s.token_hash = $1", token_hash)
-            .await
+        self.get_session_where(&BY_TOKEN, token_hash).await
     }
 
     pub async fn get_session_by_logout_hash(&self, logout_hash: &str) -> Result<Option<Session>> {
-        self.get_session_where("s.logout_token_hash = $1", logout_hash)
-            .await
+        self.get_session_where(&BY_LOGOUT_TOKEN, logout_hash).await
     }
 
     pub async fn get_session(&self, id: Uuid) -> Result<Option<Session>> {
-        self.get_session_where("s.id = $1", &id.to_string()).await
+        self.get_session_where(&BY_ID, &id.to_string()).await
     }
 
     /// One indexed read: the session row and its identity row together. Addresses and devices are
     /// stored with their rows, so nothing else is fetched.
-    async fn get_session_where(&self, cond: &str, value: &str) -> Result<Option<Session>> {
-        let row: Option<SessionIdentityRow> = sqlx::query_as(&format!(
-            "SELECT {}, {} FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {cond}",
-            prefixed(SESSION_COLUMNS, "s"),
-            IDENTITY_COLUMNS
-                .split(", ")
-                .map(|c| format!("i.{c} AS i_{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .bind(value)
-        .fetch_optional(&self.read)
-        .await?;
+    async fn get_session_where(&self, sql: &str, value: &str) -> Result<Option<Session>> {
+        let row: Option<SessionIdentityRow> = sqlx::query_as(sql)
+            .bind(value)
+            .fetch_optional(&self.read)
+            .await?;
         row.map(SessionIdentityRow::into_session).transpose()
     }
 
