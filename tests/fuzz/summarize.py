@@ -126,6 +126,10 @@ for name in sorted(os.listdir(out)):
             panics[(name[: -len("-server.log")], where, what)] += 1
         elif "overflowed its stack" in line or "fatal runtime error" in line:
             panics[(name[: -len("-server.log")], "abort", line.strip())] += 1
+died = lines("died.txt")
+if died:
+    print()
+    print(f"SERVER DIED during the run: {', '.join(died)} (see <backend>-server.log)")
 if panics:
     print()
     print("SERVER PANICS (each one a request answered by a dropped connection):")
@@ -199,4 +203,4 @@ print(
     f"5xx responses: {total_5xx}   failures: {len(failures)} ({len(ordered)} distinct)"
 )
 print(f"fuzz: {total_pass} passed, {total_fail} failed")
-sys.exit(1 if total_fail or failures or panics or any(run_errors.values()) else 0)
+sys.exit(1 if total_fail or failures or panics or died or any(run_errors.values()) else 0)
