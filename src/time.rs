@@ -41,7 +41,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             "h" => 3600e9,
             _ => return None,
         };
-        total_nanos += (number * scale) as i128;
+        total_nanos = total_nanos.checked_add((number * scale) as i128)?;
     }
     let nanos = i64::try_from(total_nanos).ok()?;
     let d = Duration::nanoseconds(nanos);
@@ -93,6 +93,10 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("1x"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(
+            parse_duration("9999999999999999999999999999999999999999h30m"),
+            None
+        );
     }
 
     #[test]

@@ -252,6 +252,13 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value> {
         "application/x-www-form-urlencoded" | "multipart/form-data" | "" => {
             let mut out = serde_json::Map::new();
             for (k, v) in form_urlencoded::parse(body) {
+                // Nesting comes from the dots in the field names: bounded, so a hostile name
+                // cannot build a structure deep enough to exhaust the stack.
+                if k.matches('.').count() > MAX_FORM_DEPTH {
+                    return Err(Error::bad_request(format!(
+                        "Form field names may nest at most {MAX_FORM_DEPTH} levels deep."
+                    )));
+                }
                 insert_dotted(&mut out, &k, Value::String(v.into_owned()));
             }
             Ok(Value::Object(out))
@@ -261,6 +268,9 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value> {
             .into()),
     }
 }
+
+/// The deepest `a.b.c` nesting a form field name may express.
+const MAX_FORM_DEPTH: usize = 32;
 
 fn insert_dotted(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
     match key.split_once('.') {

@@ -311,13 +311,13 @@ pub async fn list_identities(
             .and_then(|p| p.parse().ok())
             .unwrap_or(250)
             .clamp(1, 500);
-        if page * per_page > 1000 {
+        if page.checked_mul(per_page).is_none_or(|n| n > 1000) {
             return Err(Error::bad_request(
                 "Legacy pagination is limited to the first 1000 identities; use page_token instead.",
             ));
         }
         q.limit = per_page;
-        q.offset = Some(page * per_page);
+        q.offset = Some(page.saturating_mul(per_page));
         let list = r.persister.list_identities(&q).await?;
         let total = r.persister.count_identities().await?;
         let body: Vec<Value> = list.iter().map(|i| admin_view(&r, i, &include)).collect();

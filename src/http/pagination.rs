@@ -152,7 +152,7 @@ pub fn migration_page(pairs: &[(String, String)]) -> (i64, i64) {
         .and_then(|s| s.parse::<i64>().ok())
         .unwrap_or(0)
         .max(0);
-    (page * per_page, per_page)
+    (page.saturating_mul(per_page), per_page)
 }
 
 pub fn encode_offset_token(offset: i64) -> String {
@@ -205,11 +205,11 @@ pub fn migration_link(
         ((total - 1) / size) * size
     };
     let mut parts = vec![link(0, "first")];
-    if offset + size < total {
-        parts.push(link(offset + size, "next"));
+    if offset.saturating_add(size) < total {
+        parts.push(link(offset.saturating_add(size), "next"));
     }
     if offset > 0 {
-        parts.push(link((offset - size).max(0), "prev"));
+        parts.push(link(offset.saturating_sub(size).max(0), "prev"));
     }
     parts.push(link(last, "last"));
     parts.join(",")

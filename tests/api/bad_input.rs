@@ -187,3 +187,80 @@ both_backends!(
         assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], 405);
     }
 );
+
+both_backends!(fuzzer_findings_stay_fixed, |app: TestApp| async move {
+    let c = reqwest::Client::new();
+    // Deeply nested form field names: a 400, and the server stays up.
+    let flow: Value = c
+        .get(app.public("/self-service/login/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = app.public(&format!(
+        "/self-service/login?flow={}",
+        flow["id"].as_str().unwrap()
+    ));
+    let body = format!("{}a=1", "a.".repeat(3000));
+    let res = c
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    // Page numbers and offsets that overflow.
+    let identity = app
+        .create_identity("pages@example.com", Some(crate::helpers::PASSWORD))
+        .await;
+    let id = identity["id"].as_str().unwrap();
+    let res = c
+        .get(app.admin("/admin/identities?page=36893488147419104"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = c
+        .get(app.admin(&format!(
+            "/admin/identities/{id}/sessions?page=36893488147419104"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let token = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        r#"{"offset":"9223372036854775807","v":2}"#,
+    );
+    let res = c
+        .get(app.admin(&format!(
+            "/admin/identities/{id}/sessions?page_size=10&page_token={token}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // An absurd duration.
+    let res = c
+        .post(app.admin("/admin/recovery/link"))
+        .json(&json!({"identity_id": id, "expires_in": "9999999999999999999999999999999999999999h30m"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status() == 400 || res.status() == 404,
+        "{}",
+        res.status()
+    );
+    assert_eq!(
+        c.get(app.public("/health/alive"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+});
