@@ -124,7 +124,7 @@ both_backends!(
         assert_eq!(res.status(), 415);
         assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], 415);
         // The server may answer 413 before the client has finished sending, then close.
-        if let Ok(res) = c
+        if let Ok(res) = reqwest::Client::new()
             .post(&url)
             .header("content-type", "application/json")
             .body(vec![b' '; 6 << 20])
