@@ -286,54 +286,21 @@ async fn get_flow(
     ))
 }
 
-/// `GET /self-service/settings/flows?id=`
-pub async fn get_settings_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    get_flow(r, Kind::Settings, headers, uri, raw).await
+macro_rules! get_flow_handlers {
+    ($($name:ident => $kind:expr;)*) => {$(
+        /// `GET /self-service/<flow>/flows?id=` (see the route table).
+        pub async fn $name(State(r): State<Registry>, headers: HeaderMap, uri: Uri, RawQuery(raw): RawQuery) -> Result<Response> {
+            get_flow(r, $kind, headers, uri, raw).await
+        }
+    )*};
 }
 
-/// `GET /self-service/recovery/flows?id=`
-pub async fn get_recovery_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    get_flow(r, Kind::Recovery, headers, uri, raw).await
-}
-
-/// `GET /self-service/verification/flows?id=`
-pub async fn get_verification_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    get_flow(r, Kind::Verification, headers, uri, raw).await
-}
-
-/// `GET /self-service/login/flows?id=`
-pub async fn get_login_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    get_flow(r, Kind::Login, headers, uri, raw).await
-}
-
-/// `GET /self-service/registration/flows?id=`
-pub async fn get_registration_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    get_flow(r, Kind::Registration, headers, uri, raw).await
+get_flow_handlers! {
+    get_login_flow => Kind::Login;
+    get_registration_flow => Kind::Registration;
+    get_settings_flow => Kind::Settings;
+    get_recovery_flow => Kind::Recovery;
+    get_verification_flow => Kind::Verification;
 }
 
 /// The session cookie for a browser login, plus a fresh anti-CSRF cookie (new principal).
