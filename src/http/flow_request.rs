@@ -203,7 +203,7 @@ pub async fn get_flow_error(
     let id = q
         .get("id")
         .or_else(|| q.get("error"))
-        .ok_or_else(|| Error::bad_request("The id query parameter is missing."))?;
+        .ok_or_else(Error::not_found)?;
     if id == "stub:500" {
         let now = crate::time::rfc3339(&r.clock.now());
         let body = error_body(
@@ -216,7 +216,8 @@ pub async fn get_flow_error(
             &json!({"id": id, "error": body, "created_at": now, "updated_at": now}),
         ));
     }
-    let uuid = uuid::Uuid::parse_str(id).map_err(Error::bad_uuid)?;
+    // As in Kratos, an id that is no UUID names no error: 404, like an unknown one.
+    let uuid = uuid::Uuid::parse_str(id).map_err(|_| Error::not_found())?;
     let (error, at) = r
         .persister
         .get_error(uuid)
@@ -229,8 +230,60 @@ pub async fn get_flow_error(
     ))
 }
 
+/// A submission whose body cannot be read, on a flow that exists: as in Kratos, a 400 error is a
+/// message on the flow (4000001 with the reason), which is saved and answered with status 400 (or
+/// a redirect to its UI for plain browsers); other errors (415) keep the error envelope.
+pub async fn reject_body(
+    r: &Registry,
+    mut f: Flow,
+    req: &FlowRequest,
+    e: Error,
+    identity: Option<&Value>,
+) -> Response {
+    let reason = match &e {
+        Error::Api(a) if a.code == 400 => a.reason.clone().unwrap_or_default(),
+        _ => return error_response(r, e, f.flow_type == FlowType::Api || req.is_json).await,
+    };
+    f.mark_unreadable(&reason, r.clock.now());
+    if let Err(e) = f.save(r).await {
+        return error_response(r, e, f.flow_type == FlowType::Api || req.is_json).await;
+    }
+    respond_flow(r, &f, req, StatusCode::BAD_REQUEST, identity)
+}
+
 /// Decode a flow submission: JSON object or form fields (`traits.email=…` become nested objects).
+/// `transient_payload`, when sent, must be an object (`null` counts as not sent).
 pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value> {
+    let mut v = parse_fields(headers, body)?;
+    if let Some(obj) = v.as_object_mut() {
+        match obj.get("transient_payload") {
+            Some(Value::Null) => {
+                obj.remove("transient_payload");
+            }
+            Some(Value::Object(_)) | None => {}
+            Some(other) => {
+                return Err(Error::bad_request(format!(
+                    "transient_payload: expected object, but got {}",
+                    json_type(other)
+                )))
+            }
+        }
+    }
+    Ok(v)
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn parse_fields(headers: &HeaderMap, body: &[u8]) -> Result<Value> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -359,7 +359,7 @@ async fn submission(
     };
     let value = match parse_body(headers, body) {
         Ok(v) => v,
-        Err(e) => return Err(error_response(r, e, api || is_json).await),
+        Err(e) => return Err(fr::reject_body(r, f, &req, e, None).await),
     };
     Ok((f, req, value))
 }

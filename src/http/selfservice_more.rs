@@ -46,7 +46,25 @@ pub async fn update_settings_flow(
     let result = async {
         let f = Flow::load(&r, flow_param(&raw)?, Kind::Settings).await?;
         let (req, _) = build(&r, &headers, &uri, ci, false).await?;
-        let v = parse_body(&headers, &body)?;
+        let v = match parse_body(&headers, &body) {
+            Ok(v) => v,
+            Err(Error::Api(a)) if a.code == 400 => {
+                let api = f.flow_type == FlowType::Api;
+                let reason = a.reason.unwrap_or_default();
+                let (f, identity) = settings::reject_body(&r, &req, f, &reason)
+                    .await
+                    .map_err(|e| (e, api))?;
+                let identity = identity_json(&identity, &r.public_base, View::Public);
+                return Ok(fr::respond_flow(
+                    &r,
+                    &f,
+                    &req,
+                    StatusCode::BAD_REQUEST,
+                    Some(&identity),
+                ));
+            }
+            Err(e) => return Err((e, f.flow_type == FlowType::Api)),
+        };
         let mut traits = v.get("traits").cloned();
         if !headers
             .get(header::CONTENT_TYPE)
@@ -137,7 +155,10 @@ pub async fn update_verification_flow(
         let f = Flow::load(&r, flow_param(&raw)?, Kind::Verification).await?;
         let api = f.flow_type == FlowType::Api;
         let (req, _) = build(&r, &headers, &uri, ci, false).await?;
-        let v = parse_body(&headers, &body)?;
+        let v = match parse_body(&headers, &body) {
+            Ok(v) => v,
+            Err(e) => return Ok(fr::reject_body(&r, f, &req, e, None).await),
+        };
         let sub = verification::Submission {
             method: str_field(&v, "method"),
             email: str_field(&v, "email"),
@@ -183,7 +204,16 @@ pub async fn update_recovery_flow(
         if !api {
             req.next_csrf = Some(csrf::new_secret());
         }
-        let v = parse_body(&headers, &body)?;
+        let v = match parse_body(&headers, &body) {
+            Ok(v) => v,
+            Err(e) => {
+                let req = crate::selfservice::request::FlowRequest {
+                    next_csrf: None,
+                    ..req
+                };
+                return Ok(fr::reject_body(&r, f, &req, e, None).await);
+            }
+        };
         let sub = recovery::Submission {
             method: str_field(&v, "method"),
             email: str_field(&v, "email"),

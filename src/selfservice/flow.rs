@@ -159,18 +159,25 @@ impl Flow {
         if self.kind == Kind::Settings {
             m.insert("identity".into(), identity.cloned().unwrap_or(Value::Null));
         }
-        if matches!(self.kind, Kind::Settings | Kind::Recovery) {
+        if matches!(self.kind, Kind::Settings | Kind::Recovery) && !self.continue_with.is_empty() {
             m.insert(
                 "continue_with".into(),
-                if self.continue_with.is_empty() {
-                    Value::Null
-                } else {
-                    Value::Array(self.continue_with.clone())
-                },
+                Value::Array(self.continue_with.clone()),
             );
         }
         m.insert("state".into(), json!(self.state));
         Value::Object(m)
+    }
+
+    /// The flow as shown after a submission whose body could not be read: earlier messages gone,
+    /// the reason on top (4000001), no secret echoed.
+    pub fn mark_unreadable(&mut self, reason: &str, now: DateTime<Utc>) {
+        self.ui.reset_messages();
+        self.ui.clear_secrets();
+        self.ui
+            .messages
+            .push(crate::selfservice::text::generic_error(reason));
+        self.updated_at = now;
     }
 
     pub async fn save(&self, r: &Registry) -> Result<()> {

@@ -137,14 +137,8 @@ pub enum Outcome {
     Flow(Box<Flow>, Box<Identity>),
 }
 
-pub async fn submit(
-    r: &Registry,
-    req: &FlowRequest,
-    mut f: Flow,
-    body: Submission,
-) -> Result<Outcome> {
-    let now = r.clock.now();
-    ensure_csrf(&f, req, body.csrf_token.as_deref())?;
+/// The identity of the caller's session, which must be the one the flow was created for.
+async fn owner(r: &Registry, req: &FlowRequest, f: &Flow) -> Result<Identity> {
     let (session, _) = req.current.as_ref().ok_or_else(no_session)?;
     if f.identity_id != Some(session.identity_id) {
         return Err(ApiError::new(403)
@@ -153,11 +147,36 @@ pub async fn submit(
             .with_message("The requested action was forbidden")
             .into());
     }
-    let mut identity = r
-        .persister
+    r.persister
         .get_identity(session.identity_id, true)
         .await?
-        .ok_or_else(no_session)?;
+        .ok_or_else(no_session)
+}
+
+/// A submission whose body could not be read: for the flow's owner, the flow with the reason as
+/// its message (saved); anyone else gets the error a submission would.
+pub async fn reject_body(
+    r: &Registry,
+    req: &FlowRequest,
+    mut f: Flow,
+    reason: &str,
+) -> Result<(Flow, Identity)> {
+    let identity = owner(r, req, &f).await?;
+    f.mark_unreadable(reason, r.clock.now());
+    f.save(r).await?;
+    Ok((f, identity))
+}
+
+pub async fn submit(
+    r: &Registry,
+    req: &FlowRequest,
+    mut f: Flow,
+    body: Submission,
+) -> Result<Outcome> {
+    let now = r.clock.now();
+    ensure_csrf(&f, req, body.csrf_token.as_deref())?;
+    let mut identity = owner(r, req, &f).await?;
+    let (session, _) = req.current.as_ref().ok_or_else(no_session)?;
     if f.is_expired(now) {
         let mut new = create(r, req, f.flow_type, &identity, f.return_to.clone()).await?;
         new.ui.messages.push(text::settings_expired(

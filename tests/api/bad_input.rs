@@ -264,3 +264,171 @@ both_backends!(fuzzer_findings_stay_fixed, |app: TestApp| async move {
         200
     );
 });
+
+// Submissions whose body cannot be read, on a flow that exists, answer 400 with that flow and the
+// reason as its message (as Kratos does), for every flow kind; nothing is half-applied.
+both_backends!(
+    unreadable_submissions_answer_the_flow,
+    |app: TestApp| async move {
+        let c = reqwest::Client::new();
+        let pw = crate::helpers::PASSWORD;
+        app.create_identity("unreadable@example.com", Some(pw))
+            .await;
+        let token = app.native_login("unreadable@example.com", pw).await;
+        let init = |path: &'static str, token: Option<String>| {
+            let c = c.clone();
+            let url = app.public(path);
+            async move {
+                let mut rb = c.get(url);
+                if let Some(t) = token {
+                    rb = rb.header("X-Session-Token", t);
+                }
+                let res = rb.send().await.unwrap();
+                assert_eq!(res.status(), 200, "{path}");
+                res.json::<Value>().await.unwrap()
+            }
+        };
+        let cases: [(&str, &str, Option<String>, &str, &str); 6] = [
+            (
+                "/self-service/login/api",
+                "login",
+                None,
+                "application/json",
+                "{\"method\":",
+            ),
+            (
+                "/self-service/login/api",
+                "login",
+                None,
+                "application/json",
+                r#"{"method":"password","identifier":"unreadable@example.com","password":"x","transient_payload":"text"}"#,
+            ),
+            (
+                "/self-service/registration/api",
+                "registration",
+                None,
+                "application/json",
+                r#"{"method":"password","traits":{"email":"new-unreadable@example.com"},"password":"a-long-password-1234","transient_payload":[1]}"#,
+            ),
+            (
+                "/self-service/settings/api",
+                "settings",
+                Some(token.clone()),
+                "application/json",
+                "[1, 2]",
+            ),
+            (
+                "/self-service/registration/api",
+                "registration",
+                None,
+                "application/json",
+                "not json",
+            ),
+            (
+                "/self-service/login/api",
+                "login",
+                None,
+                "application/x-www-form-urlencoded",
+                "method=password&transient_payload=abc",
+            ),
+        ];
+        for (path, kind, session, ct, body) in cases {
+            let flow = init(path, session.clone()).await;
+            assert!(
+                flow.get("continue_with").is_none(),
+                "{kind}: no continue_with yet: {flow}"
+            );
+            let id = flow["id"].as_str().unwrap();
+            let mut rb = c
+                .post(app.public(&format!("/self-service/{kind}?flow={id}")))
+                .header("content-type", ct)
+                .header("accept", "application/json")
+                .body(body.to_string());
+            if let Some(t) = &session {
+                rb = rb.header("X-Session-Token", t);
+            }
+            let res = rb.send().await.unwrap();
+            assert_eq!(res.status(), 400, "{kind} {body}");
+            let answer: Value = res.json().await.unwrap();
+            assert_eq!(
+                answer["id"], flow["id"],
+                "{kind} {body}: the flow: {answer}"
+            );
+            let messages = answer["ui"]["messages"].as_array().expect("messages");
+            assert_eq!(messages.len(), 1, "{answer}");
+            assert_eq!(messages[0]["id"], 4000001, "{answer}");
+            assert_eq!(messages[0]["type"], "error");
+            if body.contains("transient_payload") {
+                assert!(
+                    messages[0]["text"]
+                        .as_str()
+                        .unwrap()
+                        .contains("transient_payload"),
+                    "{answer}"
+                );
+            }
+            if kind == "settings" {
+                assert_eq!(
+                    answer["identity"]["traits"]["email"],
+                    "unreadable@example.com"
+                );
+            }
+            // The message is stored with the flow.
+            let mut rb = c.get(app.public(&format!("/self-service/{kind}/flows?id={id}")));
+            if let Some(t) = &session {
+                rb = rb.header("X-Session-Token", t);
+            }
+            let stored: Value = rb.send().await.unwrap().json().await.unwrap();
+            assert_eq!(stored["ui"]["messages"][0]["id"], 4000001, "{stored}");
+        }
+        // Nothing was registered from the refused registration.
+        let res = c
+            .get(app.admin("/admin/identities?credentials_identifier=new-unreadable@example.com"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.json::<Value>().await.unwrap(), json!([]));
+        // The settings flow of another caller is not shown to someone without the session.
+        let flow = init("/self-service/settings/api", Some(token.clone())).await;
+        let res = c
+            .post(app.public(&format!(
+                "/self-service/settings?flow={}",
+                flow["id"].as_str().unwrap()
+            )))
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        // A 415 keeps its error envelope.
+        let flow = init("/self-service/login/api", None).await;
+        let res = c
+            .post(app.public(&format!(
+                "/self-service/login?flow={}",
+                flow["id"].as_str().unwrap()
+            )))
+            .header("content-type", "text/plain")
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 415);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], 415);
+        // User-facing errors: a missing or malformed id names no error (404, as Kratos).
+        for q in [
+            "",
+            "?id=",
+            "?id=not-a-uuid",
+            "?id=6b3a7b68-64a6-4f3a-9a4f-2b7c1b0c6b2e",
+        ] {
+            let res = c
+                .get(app.public(&format!("/self-service/errors{q}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 404, "errors{q}");
+            assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], 404);
+        }
+    }
+);

@@ -186,7 +186,10 @@ both_backends_with_mail!(
             .unwrap()
             .trim()
             .to_string();
-        let tampered = format!("{}9", &url[..url.len() - 1]);
+        // Change the last character (to one it is not: a fixed replacement would sometimes be the
+        // character already there, and the "tampered" link the real one).
+        let last = if url.ends_with('9') { '8' } else { '9' };
+        let tampered = format!("{}{last}", &url[..url.len() - 1]);
         let res = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
