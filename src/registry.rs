@@ -80,9 +80,14 @@ impl Registry {
             .clone()
             .unwrap_or_else(|| DEFAULT_DSN.to_string());
         let kind = DsnKind::parse(&dsn).map_err(|e| BuildError::Config("dsn", e))?;
+        let cache = &config.ostiary.session.cache;
         let persister = Persister::connect(&kind)
             .await
-            .map_err(BuildError::Database)?;
+            .map_err(BuildError::Database)?
+            .with_session_cache(
+                if cache.enabled { cache.max_entries } else { 0 },
+                cache.ttl.0.to_std().unwrap_or_default(),
+            );
         let hasher = Hasher::from_config(&config).map_err(|e| BuildError::Config("hashers", e))?;
         let secrets: Vec<Vec<u8>> = if !config.secrets.cookie.is_empty() {
             config

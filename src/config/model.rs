@@ -529,6 +529,28 @@ pub struct OstiarySession {
     /// Extend a session that is used within the last part of its lifespan (off by default:
     /// Kratos never extends implicitly).
     pub sliding: bool,
+    pub cache: SessionCacheConfig,
+}
+
+/// The in-process session cache (on by default; see `session::cache`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SessionCacheConfig {
+    pub enabled: bool,
+    /// Most sessions held (each a few KiB).
+    pub max_entries: usize,
+    /// Longest time an entry is served without reading the database again.
+    pub ttl: GoDuration,
+}
+
+impl Default for SessionCacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_entries: 20_000,
+            ttl: GoDuration(Duration::seconds(60)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

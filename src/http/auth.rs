@@ -4,8 +4,10 @@
 use super::session_cookie;
 use crate::error::Result;
 use crate::registry::Registry;
+use crate::session::cache::Cached;
 use crate::session::{manager, Session};
 use axum::http::HeaderMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Via {
@@ -49,17 +51,27 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// The caller's active session, or None.
 pub async fn authenticate(r: &Registry, headers: &HeaderMap) -> Result<Option<Authenticated>> {
+    Ok(authenticate_shared(r, headers)
+        .await?
+        .map(|(found, token, via)| Authenticated {
+            session: found.session.clone(),
+            token,
+            via,
+        }))
+}
+
+/// As [`authenticate`], without copying the session out of the cache.
+pub async fn authenticate_shared(
+    r: &Registry,
+    headers: &HeaderMap,
+) -> Result<Option<(Arc<Cached>, String, Via)>> {
     let Some((token, via)) = credential(r, headers) else {
         return Ok(None);
     };
     let now = r.clock.now();
     Ok(manager::resolve(&r.persister, &token, now)
         .await?
-        .map(|session| Authenticated {
-            session,
-            token,
-            via,
-        }))
+        .map(|found| (found, token, via)))
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@ use serde_json::{Map, Value};
 
 /// A JSON body with the given status, `<`, `>` and `&` escaped as Go's encoder does, trailing newline.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    bytes_response(status, json_bytes(body))
+}
+
+/// A body as Kratos writes JSON: `<`, `>` and `&` escaped (as Go's encoder does), newline-terminated.
+pub fn json_bytes(body: &Value) -> axum::body::Bytes {
     let mut text = serde_json::to_string(body).unwrap_or_else(|_| "null".into());
     if text.contains(['<', '>', '&']) {
         text = text
@@ -16,7 +21,12 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
             .replace('&', "\\u0026");
     }
     text.push('\n');
-    let mut res = (status, text).into_response();
+    text.into()
+}
+
+/// A JSON answer from an already encoded body (see [`json_bytes`]).
+pub fn bytes_response(status: StatusCode, body: axum::body::Bytes) -> Response {
+    let mut res = (status, body).into_response();
     res.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),

@@ -1,8 +1,8 @@
 //! Session endpoints: whoami (`toSession`), the caller's own sessions (`listMySessions`,
 //! `disableMySession`, `disableMyOtherSessions`) and the admin session API.
 
-use super::auth::{authenticate, Authenticated, Via};
-use super::error::json_response;
+use super::auth::{authenticate, authenticate_shared, Via};
+use super::error::{bytes_response, json_bytes, json_response};
 use super::extract::parse_uuid;
 use super::identities::query_pairs;
 use super::pagination::{self, Keyset};
@@ -10,8 +10,8 @@ use super::session_cookie;
 use crate::error::{ApiError, Error, Result};
 use crate::persistence::session::{ActiveFilter, SessionCursor};
 use crate::registry::Registry;
-use crate::session::manager;
 use crate::session::wire::{session_json, Expand};
+use crate::session::{manager, Session};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -53,12 +53,7 @@ pub async fn to_session(
             "Unable to find tokenizer template \"{name}\"."
         )));
     }
-    let Some(Authenticated {
-        mut session,
-        token,
-        via,
-    }) = authenticate(&r, &headers).await?
-    else {
+    let Some((found, token, via)) = authenticate_shared(&r, &headers).await? else {
         let mut err = no_session_whoami();
         if r.config.feature_flags.cacheable_sessions
             && super::auth::credential(&r, &headers).is_none()
@@ -71,16 +66,23 @@ pub async fn to_session(
     };
     let now = r.clock.now();
     let mut reissue =
-        matches!(via, Via::Cookie(issued) if issued < session.expires_at.timestamp_micros());
-    if r.config.ostiary.session.sliding
-        && manager::extend(&r.persister, &r.config, &mut session, now).await?
-    {
-        reissue = matches!(via, Via::Cookie(_));
+        matches!(via, Via::Cookie(issued) if issued < found.session.expires_at.timestamp_micros());
+    let mut extended = None;
+    if r.config.ostiary.session.sliding && manager::can_extend(&r.config, &found.session, now) {
+        let mut s = found.session.clone();
+        if manager::extend(&r.persister, &r.config, &mut s, now).await? {
+            reissue = matches!(via, Via::Cookie(_));
+            extended = Some(s);
+        }
     }
-    let mut res = json_response(
-        StatusCode::OK,
-        &session_json(&session, now, &r.public_base, FULL),
-    );
+    let encode = |s: &Session| json_bytes(&session_json(s, now, &r.public_base, FULL));
+    let (session, body) = match &extended {
+        Some(s) => (s, encode(s)),
+        // The body of a served session depends on nothing but the session: built once per
+        // cached entry.
+        None => (&found.session, found.body(encode)),
+    };
+    let mut res = bytes_response(StatusCode::OK, body);
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&session.identity_id.to_string()) {
         h.insert("x-kratos-authenticated-identity-id", v);

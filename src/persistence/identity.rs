@@ -95,6 +95,7 @@ impl Persister {
         }
         insert_children(&mut tx, identity).await?;
         tx.commit().await?;
+        self.invalidated([identity.id]).await;
         Ok(true)
     }
 
@@ -230,6 +231,9 @@ impl Persister {
             .execute(&self.write)
             .await?
             .rows_affected();
+        if n > 0 {
+            self.invalidated([id]).await;
+        }
         Ok(n > 0)
     }
 

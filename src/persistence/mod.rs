@@ -11,6 +11,7 @@
 //! dedicated writer avoids `SQLITE_BUSY` upgrades of deferred transactions under concurrency, while
 //! readers run in parallel under WAL.
 
+pub mod cache_sync;
 pub mod cleanup;
 pub mod code;
 pub mod courier;
@@ -21,9 +22,13 @@ pub mod rows;
 pub mod session;
 
 use crate::error::{Error, Result};
+use crate::session::cache::SessionCache;
+use cache_sync::CacheSync;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
+use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// Which database a DSN names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +95,10 @@ pub struct Persister {
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
     backend: Backend,
+    /// The PostgreSQL URL (for the cache's listening connection).
+    pg_url: Option<String>,
+    pub(crate) cache: Arc<SessionCache>,
+    sync: Option<Arc<CacheSync>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +128,9 @@ impl Persister {
                     read: pool.clone(),
                     write: pool,
                     backend: Backend::Postgres,
+                    pg_url: Some(url.clone()),
+                    cache: Arc::new(SessionCache::disabled()),
+                    sync: None,
                 })
             }
             DsnKind::SqliteFile(url) => Self::connect_sqlite(url.clone(), 8).await,
@@ -160,7 +172,40 @@ impl Persister {
             read,
             write,
             backend: Backend::Sqlite,
+            pg_url: None,
+            cache: Arc::new(SessionCache::disabled()),
+            sync: None,
         })
+    }
+
+    /// Serve session checks from an in-process cache of at most `max_entries` sessions, each kept
+    /// at most `ttl` (`max_entries == 0`: no cache). On PostgreSQL the cache follows the other
+    /// nodes' writes (see [`cache_sync`]); on SQLite it assumes it is the only process serving the
+    /// file. Must be called inside a Tokio runtime.
+    pub fn with_session_cache(mut self, max_entries: usize, ttl: Duration) -> Persister {
+        let live = self.backend == Backend::Sqlite;
+        let cache = Arc::new(SessionCache::new(max_entries, ttl, live));
+        self.sync = match (&self.pg_url, cache.is_enabled()) {
+            (Some(url), true) => Some(CacheSync::start(url, self.write.clone(), cache.clone())),
+            _ => None,
+        };
+        self.cache = cache;
+        self
+    }
+
+    /// After a committed write that changed these identities' sessions (or what a session check
+    /// shows of the identity): drop what the caches hold for them, here and — before returning —
+    /// on every other node.
+    pub(crate) async fn invalidated(&self, identities: impl IntoIterator<Item = Uuid>) {
+        if !self.cache.is_enabled() {
+            return;
+        }
+        for id in identities {
+            self.cache.invalidate_identity(id);
+        }
+        if let Some(sync) = &self.sync {
+            sync.barrier().await;
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -3,10 +3,12 @@
 use super::rows::{json, uuid, IDENTITY_COLUMNS};
 use super::{placeholders, Persister};
 use crate::error::Result;
+use crate::session::cache::Cached;
 use crate::session::Session;
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 const SESSION_COLUMNS: &str = "id, identity_id, active, aal, authentication_methods, issued_at, \
@@ -173,10 +175,18 @@ impl Persister {
         Ok(())
     }
 
-    /// The session a token digest names, with its identity (addresses, no credentials) and devices.
-    /// One indexed read for the session and identity, then the identity's addresses and devices.
-    pub async fn get_session_by_token_hash(&self, token_hash: &str) -> Result<Option<Session>> {
-        self.get_session_where(&BY_TOKEN, token_hash).await
+    /// The session a token digest names, with its identity (addresses, no credentials) and devices:
+    /// from the session cache when it holds it, else one indexed read (then cached).
+    pub async fn get_session_by_token_hash(&self, token_hash: &str) -> Result<Option<Arc<Cached>>> {
+        if let Some(hit) = self.cache.get(token_hash) {
+            return Ok(Some(hit));
+        }
+        let ticket = self.cache.ticket();
+        let found = self.get_session_where(&BY_TOKEN, token_hash).await?;
+        Ok(found.map(|s| match ticket {
+            Some(t) => self.cache.put(token_hash, s, t),
+            None => Cached::uncached(s),
+        }))
     }
 
     pub async fn get_session_by_logout_hash(&self, logout_hash: &str) -> Result<Option<Session>> {
@@ -247,7 +257,12 @@ impl Persister {
             active.condition(1)
         );
         if after.is_some() {
-            sql.push_str(" AND (s.created_at < $2 OR (s.created_at = $2 AND s.id > $3))");
+            // The leading `created_at <= $2` is implied by the rest, but it is what lets the
+            // planner start the index scan at the cursor instead of walking every newer row
+            // (PostgreSQL: 691 ms → 0.4 ms a page at depth 990k).
+            sql.push_str(
+                " AND s.created_at <= $2 AND (s.created_at < $2 OR (s.created_at = $2 AND s.id > $3))",
+            );
         }
         sql.push_str(&format!(
             " ORDER BY s.created_at DESC, s.id ASC LIMIT ${}",
@@ -308,7 +323,7 @@ impl Persister {
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        Ok(sqlx::query(
+        let n = sqlx::query(
             "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 AND identity_id = $3",
         )
         .bind(to_micros(now))
@@ -316,19 +331,36 @@ impl Persister {
         .bind(identity_id.to_string())
         .execute(&self.write)
         .await?
-        .rows_affected())
+        .rows_affected();
+        if n > 0 {
+            self.invalidated([identity_id]).await;
+        }
+        Ok(n)
+    }
+
+    /// Run an UPDATE/DELETE `… RETURNING identity_id`, then invalidate those identities' sessions.
+    async fn write_returning_identities<'q>(
+        &self,
+        q: sqlx::query::QueryScalar<'q, sqlx::Any, String, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<u64> {
+        let ids: Vec<String> = q.fetch_all(&self.write).await?;
+        let n = ids.len() as u64;
+        let ids: std::collections::BTreeSet<Uuid> =
+            ids.iter().filter_map(|i| Uuid::parse_str(i).ok()).collect();
+        self.invalidated(ids).await;
+        Ok(n)
     }
 
     /// Revoke a session by id (admin). Returns the number of rows found.
     pub async fn revoke_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-        Ok(
-            sqlx::query("UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2")
-                .bind(to_micros(now))
-                .bind(session_id.to_string())
-                .execute(&self.write)
-                .await?
-                .rows_affected(),
+        self.write_returning_identities(
+            sqlx::query_scalar(
+                "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 RETURNING identity_id",
+            )
+            .bind(to_micros(now))
+            .bind(session_id.to_string()),
         )
+        .await
     }
 
     /// Revoke the session a token digest names. Returns whether such a session exists.
@@ -337,13 +369,15 @@ impl Persister {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n =
-            sqlx::query("UPDATE sessions SET active = 0, updated_at = $1 WHERE token_hash = $2")
+        let n = self
+            .write_returning_identities(
+                sqlx::query_scalar(
+                    "UPDATE sessions SET active = 0, updated_at = $1 WHERE token_hash = $2 RETURNING identity_id",
+                )
                 .bind(to_micros(now))
-                .bind(token_hash)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
+                .bind(token_hash),
+            )
+            .await?;
         Ok(n > 0)
     }
 
@@ -386,16 +420,23 @@ impl Persister {
         .await?
         .rows_affected();
         tx.commit().await?;
+        if n > 0 {
+            self.invalidated([identity_id]).await;
+        }
         Ok(Some(n))
     }
 
     /// Delete every session of an identity; returns how many were deleted.
     pub async fn delete_identity_sessions(&self, identity_id: Uuid) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
+        let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
             .bind(identity_id.to_string())
             .execute(&self.write)
             .await?
-            .rows_affected())
+            .rows_affected();
+        if n > 0 {
+            self.invalidated([identity_id]).await;
+        }
+        Ok(n)
     }
 
     /// Set a new expiry (extension). Returns whether the session exists.
@@ -405,13 +446,16 @@ impl Persister {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = sqlx::query("UPDATE sessions SET expires_at = $1, updated_at = $2 WHERE id = $3")
-            .bind(to_micros(expires_at))
-            .bind(to_micros(now))
-            .bind(session_id.to_string())
-            .execute(&self.write)
-            .await?
-            .rows_affected();
+        let n = self
+            .write_returning_identities(
+                sqlx::query_scalar(
+                    "UPDATE sessions SET expires_at = $1, updated_at = $2 WHERE id = $3 RETURNING identity_id",
+                )
+                .bind(to_micros(expires_at))
+                .bind(to_micros(now))
+                .bind(session_id.to_string()),
+            )
+            .await?;
         Ok(n > 0)
     }
 }

@@ -68,18 +68,19 @@ pub async fn issue(
 }
 
 /// The active session a token names, or None (unknown, revoked, expired, identity inactive).
+/// Shared: it may come from the session cache.
 pub async fn resolve(
     persister: &Persister,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Session>> {
+) -> Result<Option<std::sync::Arc<super::cache::Cached>>> {
     if token.is_empty() || token.len() > 512 {
         return Ok(None);
     }
-    let session = persister
+    let found = persister
         .get_session_by_token_hash(&token::digest(token))
         .await?;
-    Ok(session.filter(|s| s.is_active(now)))
+    Ok(found.filter(|c| c.session.is_active(now)))
 }
 
 /// How long before expiry a session may be extended (`session.earliest_possible_extend`,

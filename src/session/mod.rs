@@ -1,5 +1,6 @@
 //! Sessions: the model, token issuing and hashing, the assurance level, devices, and the JSON shape.
 
+pub mod cache;
 pub mod manager;
 pub mod token;
 pub mod wire;

@@ -418,6 +418,25 @@ impl Api {
         .await
     }
 
+    /// JSON Patch an identity: 200.
+    async fn patch_identity(&self, id: &str, ops: Value) -> Answer {
+        call(
+            self.c
+                .patch(self.admin(&format!("/admin/identities/{id}")))
+                .json(&ops),
+        )
+        .await
+    }
+
+    /// Admin `extendSession`: 200 with the session.
+    async fn extend_session(&self, id: &str) -> Answer {
+        call(
+            self.c
+                .patch(self.admin(&format!("/admin/sessions/{id}/extend"))),
+        )
+        .await
+    }
+
     /// `deleteIdentity`: 204.
     async fn delete_identity(&self, id: &str) -> Answer {
         call(
@@ -1075,16 +1094,7 @@ async fn three_nodes_on_one_postgres_never_answer_stale() {
     if !postgres_available().await {
         return;
     }
-    let db = Db::postgres().await;
-    db.migrate();
-    let mut nodes = [
-        Node::new(&db, "node-a"),
-        Node::new(&db, "node-b"),
-        Node::new(&db, "node-c"),
-    ];
-    for n in nodes.iter_mut() {
-        n.start().await;
-    }
+    let (_db, mut nodes) = three_nodes().await;
     let apis = Arc::new([nodes[0].api(), nodes[1].api(), nodes[2].api()]);
     let started = Instant::now();
     let reports: Vec<NodeReport> = futures::stream::iter(0..NODE_TRIALS)
@@ -1132,6 +1142,122 @@ async fn three_nodes_on_one_postgres_never_answer_stale() {
         total.stale[0]
     );
     assert_eq!(total.clean_trials, NODE_TRIALS as u64);
+}
+
+/// A fresh PostgreSQL database with three nodes on it, each caching sessions and listening for the
+/// others' writes.
+async fn three_nodes() -> (Db, [Node; 3]) {
+    let db = Db::postgres().await;
+    db.migrate();
+    let mut nodes = [
+        Node::new(&db, "node-a"),
+        Node::new(&db, "node-b"),
+        Node::new(&db, "node-c"),
+    ];
+    for n in nodes.iter_mut() {
+        n.start().await;
+    }
+    assert_eq!(cache_listeners(&db).await, 3, "every node listens");
+    (db, nodes)
+}
+
+/// How many nodes' session caches listen on this database (waits up to 10 s for all three).
+async fn cache_listeners(db: &Db) -> i64 {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(&db.dsn).await.unwrap();
+    let mut n = 0;
+    for _ in 0..100 {
+        n = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ostiary-cache'",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        if n >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = c.close().await;
+    n
+}
+
+/// Changes to what a session check shows (traits, public metadata, expiry) made on one node are
+/// in the very next whoami on the others, whose caches held the old answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_cached_sessions_on_every_node() {
+    if !postgres_available().await {
+        return;
+    }
+    let (_db, mut nodes) = three_nodes().await;
+    let apis = [nodes[0].api(), nodes[1].api(), nodes[2].api()];
+    let mut stale = Vec::new();
+    let rounds = 30;
+    for i in 0..rounds {
+        let a = &apis[i % 3];
+        let others = [&apis[(i + 1) % 3], &apis[(i + 2) % 3]];
+        let e = email("change");
+        let (st, ident) = a.create_identity(&e).await.unwrap();
+        assert_eq!(st, 201, "{}", show(&ident));
+        let iid = s(&ident["id"]);
+        let (st, b) = a.login(&e).await.unwrap();
+        assert_eq!(st, 200, "{}", show(&b));
+        let (sid, tok) = (s(&b["session"]["id"]), s(&b["session_token"]));
+        // Warm every cache (twice: the second answer comes from the cache).
+        for o in apis.iter().chain(apis.iter()) {
+            let (st, _) = o.whoami(&tok).await.unwrap();
+            assert_eq!(st, 200);
+        }
+        let (st, before) = others[0].whoami(&tok).await.unwrap();
+        assert_eq!(st, 200);
+        let new_email = email("changed");
+        let (st, b) = match i % 3 {
+            0 => a
+                .patch_identity(
+                    &iid,
+                    json!([{"op": "replace", "path": "/traits/email", "value": new_email}]),
+                )
+                .await
+                .unwrap(),
+            1 => a
+                .patch_identity(
+                    &iid,
+                    json!([{"op": "add", "path": "/metadata_public", "value": {"round": i}}]),
+                )
+                .await
+                .unwrap(),
+            _ => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                a.extend_session(&sid).await.unwrap()
+            }
+        };
+        assert_eq!(st, 200, "round {i}: {}", show(&b));
+        for o in others {
+            let (st, w) = o.whoami(&tok).await.unwrap();
+            let seen = match i % 3 {
+                0 => w["identity"]["traits"]["email"] == new_email.as_str(),
+                1 => w["identity"]["metadata_public"]["round"] == i,
+                _ => w["expires_at"] != before["expires_at"] && w["expires_at"] == b["expires_at"],
+            };
+            if st != 200 || !seen {
+                stale.push(format!(
+                    "round {i}: STALE: the change made on {} is not in whoami {st} on {}: {}",
+                    a.node,
+                    o.node,
+                    show(&w)
+                ));
+            }
+        }
+    }
+    println!(
+        "[nodes postgres] cached sessions: {rounds} changes (traits, metadata_public, extend) each checked on two other nodes right away: {} stale answers",
+        stale.len()
+    );
+    print_anomalies("[nodes postgres] stale answers", &stale);
+    for n in nodes.iter_mut() {
+        n.kill();
+    }
+    assert!(stale.is_empty(), "{}", stale[0]);
 }
 
 // ---------------------------------------------------------------------------------------------

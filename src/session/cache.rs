@@ -1,0 +1,331 @@
+//! The in-process session cache: token digest → the session with its identity, so that a whoami
+//! on a warm token touches no database.
+//!
+//! Correctness rests on stamps, not on timing. A global counter ticks on every invalidation. A
+//! reader takes a [`Ticket`] (the counter's value) *before* it reads the database, and the entry it
+//! stores carries that stamp. Invalidating an identity records a fresh counter value for it,
+//! *after* the write committed; an entry is served only while its stamp is not older than its
+//! identity's last invalidation (and than the last flush). So a read that could have seen the
+//! data from before a committed write is never served after that write's invalidation, however
+//! the two interleave. Every write that changes what a session check answers invalidates the
+//! session's identity (`persistence::session`, `persistence::identity`); other nodes hear of it
+//! through PostgreSQL (`persistence::cache_sync`), and the cache serves nothing while that channel
+//! is down.
+//!
+//! Entries also expire after `ttl` (a bound for changes made behind Ostiary's back, and for memory),
+//! and the cache holds at most `max_entries`.
+
+use super::Session;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const SHARDS: usize = 32;
+
+/// A cached session (with its identity) and, once a whoami asked for it, its response body.
+#[derive(Debug)]
+pub struct Cached {
+    pub session: Session,
+    stamp: u64,
+    since: Instant,
+    body: OnceLock<axum::body::Bytes>,
+}
+
+impl Cached {
+    /// A session read straight from the database (not stored in the cache).
+    pub fn uncached(session: Session) -> Arc<Cached> {
+        Arc::new(Cached {
+            session,
+            stamp: 0,
+            since: Instant::now(),
+            body: OnceLock::new(),
+        })
+    }
+
+    /// The whoami body, built once per cached session. It depends only on the session: a session
+    /// that is answered at all is active, and every other field is stored.
+    pub fn body(&self, build: impl FnOnce(&Session) -> axum::body::Bytes) -> axum::body::Bytes {
+        self.body.get_or_init(|| build(&self.session)).clone()
+    }
+}
+
+/// Taken before a database read whose result may be cached.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    stamp: u64,
+    at: Instant,
+}
+
+type Shard<K, V> = Mutex<HashMap<K, V>>;
+
+pub struct SessionCache {
+    entries: Box<[Shard<String, Arc<Cached>>]>,
+    /// Identity → (counter value, when) of its last invalidation; pruned after `ttl`.
+    invalidated: Box<[Shard<Uuid, (u64, Instant)>]>,
+    counter: AtomicU64,
+    /// Entries stamped before this were flushed.
+    floor: AtomicU64,
+    /// Whether invalidations from other nodes are being heard (always true on SQLite).
+    live: AtomicBool,
+    enabled: bool,
+    per_shard: usize,
+    ttl: Duration,
+}
+
+fn shard_of<K: std::hash::Hash + ?Sized>(k: &K) -> usize {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(k) as usize % SHARDS
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SessionCache {
+    /// `max_entries == 0` turns the cache off. `live` says whether it may serve from the start.
+    pub fn new(max_entries: usize, ttl: Duration, live: bool) -> SessionCache {
+        SessionCache {
+            entries: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            invalidated: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            counter: AtomicU64::new(1),
+            floor: AtomicU64::new(0),
+            live: AtomicBool::new(live),
+            enabled: max_entries > 0 && !ttl.is_zero(),
+            per_shard: max_entries.div_ceil(SHARDS).max(1),
+            ttl,
+        }
+    }
+
+    pub fn disabled() -> SessionCache {
+        SessionCache::new(0, Duration::ZERO, false)
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn serving(&self) -> bool {
+        self.enabled && self.live.load(Ordering::SeqCst)
+    }
+
+    /// Take before reading the database; None when nothing may be cached now.
+    pub fn ticket(&self) -> Option<Ticket> {
+        self.serving().then(|| Ticket {
+            stamp: self.counter.load(Ordering::SeqCst),
+            at: Instant::now(),
+        })
+    }
+
+    fn last_invalidation(&self, identity: &Uuid) -> u64 {
+        lock(&self.invalidated[shard_of(identity)])
+            .get(identity)
+            .map(|(stamp, _)| *stamp)
+            .unwrap_or(0)
+    }
+
+    fn fresh(&self, stamp: u64, since: Instant, identity: &Uuid) -> bool {
+        self.serving()
+            && since.elapsed() < self.ttl
+            && stamp >= self.floor.load(Ordering::SeqCst)
+            && stamp >= self.last_invalidation(identity)
+    }
+
+    /// The cached session for a token digest, if it is still good.
+    pub fn get(&self, digest: &str) -> Option<Arc<Cached>> {
+        if !self.serving() {
+            return None;
+        }
+        let shard = &self.entries[shard_of(digest)];
+        let found = lock(shard).get(digest).cloned()?;
+        if self.fresh(found.stamp, found.since, &found.session.identity_id) {
+            Some(found)
+        } else {
+            lock(shard).remove(digest);
+            None
+        }
+    }
+
+    /// Remember what a read taken under `ticket` found. Returns the entry (stored or not).
+    pub fn put(&self, digest: &str, session: Session, ticket: Ticket) -> Arc<Cached> {
+        let entry = Arc::new(Cached {
+            session,
+            stamp: ticket.stamp,
+            since: ticket.at,
+            body: OnceLock::new(),
+        });
+        if !self.fresh(entry.stamp, entry.since, &entry.session.identity_id) {
+            return entry;
+        }
+        let mut shard = lock(&self.entries[shard_of(digest)]);
+        if shard.len() >= self.per_shard {
+            let ttl = self.ttl;
+            shard.retain(|_, e| e.since.elapsed() < ttl);
+            if shard.len() >= self.per_shard {
+                // Still full of live entries: drop an arbitrary eighth.
+                let drop: Vec<String> = shard
+                    .keys()
+                    .take((self.per_shard / 8).max(1))
+                    .cloned()
+                    .collect();
+                for k in drop {
+                    shard.remove(&k);
+                }
+            }
+        }
+        shard.insert(digest.to_string(), entry.clone());
+        entry
+    }
+
+    /// Everything cached for this identity is stale from now on.
+    pub fn invalidate_identity(&self, identity: Uuid) {
+        if !self.enabled {
+            return;
+        }
+        let stamp = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        let now = Instant::now();
+        let mut map = lock(&self.invalidated[shard_of(&identity)]);
+        if map.len() >= 4096 {
+            // An entry stamped before an invalidation is at least as old as it, so once the
+            // invalidation is older than `ttl`, everything it could reject has expired anyway.
+            let ttl = self.ttl;
+            map.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
+        map.insert(identity, (stamp, now));
+    }
+
+    /// Everything cached so far is stale.
+    pub fn flush(&self) {
+        let stamp = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        self.floor.store(stamp, Ordering::SeqCst);
+        for shard in self.entries.iter() {
+            lock(shard).clear();
+        }
+    }
+
+    /// Whether invalidations from other nodes are heard. Going offline flushes (and serves nothing
+    /// until back); coming back flushes too, as invalidations may have been missed in between.
+    pub fn set_live(&self, live: bool) {
+        self.flush();
+        self.live.store(live, Ordering::SeqCst);
+        self.flush();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.iter().map(|s| lock(s).len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn session(identity: Uuid) -> Session {
+        let now = Utc::now();
+        Session {
+            id: Uuid::new_v4(),
+            identity_id: identity,
+            active: true,
+            aal: "aal1".into(),
+            authentication_methods: vec![],
+            issued_at: now,
+            authenticated_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+            created_at: now,
+            updated_at: now,
+            devices: vec![],
+            identity: None,
+        }
+    }
+
+    fn cache() -> SessionCache {
+        SessionCache::new(1000, Duration::from_secs(60), true)
+    }
+
+    #[test]
+    fn serves_what_it_stored() {
+        let c = cache();
+        let id = Uuid::new_v4();
+        let t = c.ticket().unwrap();
+        c.put("d1", session(id), t);
+        assert_eq!(c.get("d1").unwrap().session.identity_id, id);
+        assert!(c.get("d2").is_none());
+    }
+
+    #[test]
+    fn an_invalidation_after_the_ticket_rejects_the_read() {
+        let c = cache();
+        let id = Uuid::new_v4();
+        // The read began, then a write committed and invalidated: the result must not be served,
+        // neither when it is stored after the invalidation nor when it was stored before.
+        let t = c.ticket().unwrap();
+        c.invalidate_identity(id);
+        c.put("d1", session(id), t);
+        assert!(c.get("d1").is_none());
+        let t = c.ticket().unwrap();
+        c.put("d2", session(id), t);
+        assert!(c.get("d2").is_some());
+        c.invalidate_identity(id);
+        assert!(c.get("d2").is_none());
+        // Other identities are untouched.
+        let other = Uuid::new_v4();
+        let t = c.ticket().unwrap();
+        c.put("d3", session(other), t);
+        c.invalidate_identity(id);
+        assert!(c.get("d3").is_some());
+    }
+
+    #[test]
+    fn a_read_after_the_invalidation_is_served() {
+        let c = cache();
+        let id = Uuid::new_v4();
+        c.invalidate_identity(id);
+        let t = c.ticket().unwrap();
+        c.put("d1", session(id), t);
+        assert!(c.get("d1").is_some());
+    }
+
+    #[test]
+    fn offline_serves_nothing_and_flushes() {
+        let c = cache();
+        let id = Uuid::new_v4();
+        let t = c.ticket().unwrap();
+        c.put("d1", session(id), t);
+        let before = c.ticket().unwrap();
+        c.set_live(false);
+        assert!(c.ticket().is_none());
+        assert!(c.get("d1").is_none());
+        c.set_live(true);
+        assert!(c.get("d1").is_none());
+        // A read begun before going offline is not stored either.
+        c.put("d1", session(id), before);
+        assert!(c.get("d1").is_none());
+    }
+
+    #[test]
+    fn expires_and_stays_bounded() {
+        let c = SessionCache::new(64, Duration::from_millis(30), true);
+        for i in 0..1000 {
+            let t = c.ticket().unwrap();
+            c.put(&format!("d{i}"), session(Uuid::new_v4()), t);
+        }
+        assert!(c.len() <= 64, "{}", c.len());
+        let t = c.ticket().unwrap();
+        c.put("x", session(Uuid::new_v4()), t);
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(c.get("x").is_none());
+    }
+
+    #[test]
+    fn disabled_caches_nothing() {
+        let c = SessionCache::disabled();
+        assert!(c.ticket().is_none());
+        assert!(c.get("d").is_none());
+    }
+}
