@@ -140,7 +140,7 @@ impl Argon2Hash {
     }
 }
 
-fn check_config(p: &Argon2Params) -> Result<(), HashError> {
+pub(crate) fn check_config(p: &Argon2Params) -> Result<(), HashError> {
     let fail = |msg: &str| Err(HashError::InvalidConfig(format!("argon2: {msg}")));
     if !(1..=MAX_PARALLELISM).contains(&p.parallelism) {
         return fail("parallelism must be between 1 and 255");

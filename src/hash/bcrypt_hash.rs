@@ -102,13 +102,18 @@ fn check_length(password: &[u8]) -> Result<(), HashError> {
 }
 
 /// Hashes a new password as `$2a$<cost>$...` with a random salt.
-pub(crate) fn hash_new(password: &[u8], cost: u32) -> Result<String, HashError> {
-    check_length(password)?;
+pub(crate) fn check_cost(cost: u32) -> Result<(), HashError> {
     if !(MIN_COST..=MAX_COST).contains(&cost) {
         return Err(HashError::InvalidConfig(format!(
             "bcrypt cost must be between {MIN_COST} and {MAX_COST}"
         )));
     }
+    Ok(())
+}
+
+pub(crate) fn hash_new(password: &[u8], cost: u32) -> Result<String, HashError> {
+    check_length(password)?;
+    check_cost(cost)?;
     let parts = bcrypt::hash_with_result(password, cost)
         .map_err(|_| HashError::Internal("bcrypt hashing failed".to_owned()))?;
     Ok(parts.format_for_version(bcrypt::Version::TwoA))

@@ -26,7 +26,7 @@ mod tests;
 
 pub use config::{Algorithm, Argon2Params, HasherConfig};
 pub use error::HashError;
-pub use new::hash_password;
+pub use new::{check_params, hash_password};
 pub use rehash::needs_rehash;
 
 /// A stored hash whose format has been recognised and parsed.

@@ -1,19 +1,30 @@
-//! Password hashing off the async runtime: every hash and verification runs on tokio's blocking
-//! pool, at most `permits` at a time, so a login storm never stalls session checks and argon2
-//! memory × concurrent computations stays under the configured budget (excess callers wait).
+//! Password hashing off the async runtime, on a fixed set of threads of its own: at most that many
+//! computations at once, so argon2 memory × concurrent computations stays under the configured
+//! budget (excess callers queue; they do not fail).
+//!
+//! The threads run at a lower CPU priority (nice 10 on Linux): when the machine is saturated, a
+//! login storm takes the CPU time session checks leave over instead of competing with them as
+//! equals, so whoami latency holds up during a storm. On an otherwise idle machine the hashing
+//! threads still get every core they ask for, so login throughput is unchanged.
 
 use super::{Algorithm, Argon2Params, HashError, HasherConfig};
 use crate::config::Config;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::{mpsc, Arc, Mutex};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The nice value of the hashing threads.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+const HASHING_NICENESS: i32 = 10;
 
 #[derive(Clone)]
 pub struct Hasher {
     config: Arc<HasherConfig>,
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// A hash of a random password at the current parameters: verified against when the identifier
-    /// is unknown, so an unknown identifier costs the same time as a wrong password.
-    dummy: Arc<str>,
+    /// is unknown, so an unknown identifier costs the same time as a wrong password. Made in the
+    /// background at start (not on the start path: a bcrypt-12 hash alone takes ~250 ms).
+    dummy: Arc<tokio::sync::OnceCell<Arc<str>>>,
 }
 
 impl Hasher {
@@ -63,29 +74,43 @@ impl Hasher {
             }
             Algorithm::Bcrypt => max_concurrent,
         };
-        let dummy_password = crate::session::token::generate("");
-        let dummy = super::hash_password(&hasher_config, dummy_password.as_bytes())
+        super::check_params(&hasher_config)
             .map_err(|e| format!("cannot hash with the configured parameters: {e}"))?;
-        Ok(Hasher {
+        let hasher = Hasher {
             config: Arc::new(hasher_config),
-            permits: Arc::new(Semaphore::new(permits)),
-            dummy: dummy.into(),
-        })
+            jobs: start_threads(permits)?,
+            dummy: Arc::new(tokio::sync::OnceCell::new()),
+        };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let h = hasher.clone();
+            rt.spawn(async move { h.dummy_hash().await });
+        }
+        Ok(hasher)
+    }
+
+    async fn dummy_hash(&self) -> Option<Arc<str>> {
+        self.dummy
+            .get_or_try_init(|| async {
+                let password = crate::session::token::generate("");
+                self.hash(password).await.map(Arc::from)
+            })
+            .await
+            .ok()
+            .cloned()
     }
 
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&HasherConfig) -> T + Send + 'static,
     ) -> T {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the hashing semaphore is never closed");
+        let (tx, rx) = tokio::sync::oneshot::channel();
         let config = self.config.clone();
-        tokio::task::spawn_blocking(move || job(&config))
-            .await
-            .expect("a hashing task panicked")
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(job(&config));
+            }))
+            .expect("the hashing threads live as long as the hasher");
+        rx.await.expect("a hashing job panicked")
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
@@ -100,8 +125,9 @@ impl Hasher {
 
     /// Spend the time of one verification and report failure (unknown identifier).
     pub async fn verify_dummy(&self, password: String) -> bool {
-        let dummy = self.dummy.to_string();
-        let _ = self.verify(password, dummy).await;
+        if let Some(dummy) = self.dummy_hash().await {
+            let _ = self.verify(password, dummy.to_string()).await;
+        }
         false
     }
 
@@ -115,5 +141,108 @@ impl Hasher {
             Algorithm::Bcrypt => Some(72),
             Algorithm::Argon2 => None,
         }
+    }
+}
+
+/// `n` hashing threads sharing one queue; they end when the last [`Hasher`] clone is dropped.
+fn start_threads(n: usize) -> Result<mpsc::Sender<Job>, String> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("ostiary-hash-{i}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = match rx.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panicking job drops its reply channel (the caller sees it); the
+                        // thread carries on.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
+    }
+    Ok(tx)
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // On Linux the nice value belongs to the thread, and "this process" (no pid) names the
+    // calling thread. Failure only leaves the priority as it was.
+    let _ = rustix::process::setpriority_process(None, HASHING_NICENESS);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher(max_concurrent: usize) -> Hasher {
+        let config = Config::from_value(serde_json::json!({
+            "dev": true,
+            "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
+            "ostiary": {"hashing": {"max_concurrent": max_concurrent}}
+        }))
+        .unwrap();
+        Hasher::from_config(&config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn jobs_run_on_the_low_priority_hashing_threads() {
+        let h = hasher(2);
+        let (name, nice) = h
+            .run(|_| {
+                let name = std::thread::current().name().map(str::to_string);
+                (name, rustix::process::getpriority_process(None).ok())
+            })
+            .await;
+        assert!(name.unwrap().starts_with("ostiary-hash-"));
+        if cfg!(target_os = "linux") {
+            assert_eq!(nice, Some(HASHING_NICENESS));
+        }
+    }
+
+    #[tokio::test]
+    async fn excess_callers_queue_instead_of_failing() {
+        let h = hasher(1);
+        let jobs = (0..8).map(|i| {
+            let h = h.clone();
+            async move { h.hash(format!("password-{i}")).await }
+        });
+        let hashes = futures::future::join_all(jobs).await;
+        for (i, hash) in hashes.into_iter().enumerate() {
+            let hash = hash.unwrap();
+            assert!(h
+                .verify(format!("password-{i}"), hash.clone())
+                .await
+                .unwrap());
+        }
+        assert!(!h.verify_dummy("anything".into()).await);
+    }
+
+    #[test]
+    fn impossible_parameters_are_refused_at_start() {
+        // Valid by the configuration schema, impossible for argon2 (memory below 8 KiB × lanes).
+        let config = Config::from_value(serde_json::json!({
+            "dev": true,
+            "hashers": {"algorithm": "argon2", "argon2": {"memory": "16KB", "parallelism": 8}}
+        }))
+        .unwrap();
+        let err = Hasher::from_config(&config).err().expect("refused");
+        assert!(
+            err.contains("cannot hash with the configured parameters"),
+            "{err}"
+        );
     }
 }
