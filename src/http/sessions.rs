@@ -65,6 +65,11 @@ pub async fn to_session(
         return Err(err);
     };
     let now = r.clock.now();
+    if !found.session.is_active(now) {
+        // Expired between the lookup and now: answered as expired, and never cached as a 200
+        // saying `"active": false`.
+        return Err(no_session_whoami());
+    }
     let mut reissue =
         matches!(via, Via::Cookie(issued) if issued < found.session.expires_at.timestamp_micros());
     let mut extended = None;

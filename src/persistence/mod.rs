@@ -179,16 +179,17 @@ impl Persister {
     }
 
     /// Serve session checks from an in-process cache of at most `max_entries` sessions, each kept
-    /// at most `ttl` (`max_entries == 0`: no cache). On PostgreSQL the cache follows the other
-    /// nodes' writes (see [`cache_sync`]); on SQLite it assumes it is the only process serving the
+    /// at most `ttl` (`max_entries == 0`: no cache). On PostgreSQL the node takes part in keeping
+    /// every node's cache in step (see [`cache_sync`]) even with its own cache off, so that its
+    /// writes wait for the others; on SQLite the cache assumes it is the only process serving the
     /// file. Must be called inside a Tokio runtime.
     pub fn with_session_cache(mut self, max_entries: usize, ttl: Duration) -> Persister {
         let live = self.backend == Backend::Sqlite;
         let cache = Arc::new(SessionCache::new(max_entries, ttl, live));
-        self.sync = match (&self.pg_url, cache.is_enabled()) {
-            (Some(url), true) => Some(CacheSync::start(url, self.write.clone(), cache.clone())),
-            _ => None,
-        };
+        self.sync = self
+            .pg_url
+            .as_ref()
+            .map(|url| CacheSync::start(url, self.write.clone(), cache.clone()));
         self.cache = cache;
         self
     }
@@ -197,14 +198,12 @@ impl Persister {
     /// shows of the identity): drop what the caches hold for them, here and — before returning —
     /// on every other node.
     pub(crate) async fn invalidated(&self, identities: impl IntoIterator<Item = Uuid>) {
-        if !self.cache.is_enabled() {
-            return;
-        }
+        let committed = std::time::Instant::now();
         for id in identities {
             self.cache.invalidate_identity(id);
         }
         if let Some(sync) = &self.sync {
-            sync.barrier().await;
+            sync.settle(committed).await;
         }
     }
 

@@ -9,8 +9,14 @@
 //! data from before a committed write is never served after that write's invalidation, however
 //! the two interleave. Every write that changes what a session check answers invalidates the
 //! session's identity (`persistence::session`, `persistence::identity`); other nodes hear of it
-//! through PostgreSQL (`persistence::cache_sync`), and the cache serves nothing while that channel
-//! is down.
+//! through PostgreSQL (`persistence::cache_sync`).
+//!
+//! On PostgreSQL the cache also holds a *lease*: it serves only while it has recently heard its
+//! own heartbeat back through the notification channel (which proves it has applied every
+//! invalidation committed before that heartbeat was sent). A node that stops hearing — its
+//! listening connection lost or silently dead, its runtime starved — stops serving from memory
+//! within the lease, and a writer that cannot confirm every node caught up waits the lease out
+//! before it answers.
 //!
 //! Entries also expire after `ttl` (a bound for changes made behind Ostiary's back, and for memory),
 //! and the cache holds at most `max_entries`.
@@ -23,6 +29,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const SHARDS: usize = 32;
+const MAX_INVALIDATIONS_PER_SHARD: usize = 4096;
 
 /// A cached session (with its identity) and, once a whoami asked for it, its response body.
 #[derive(Debug)]
@@ -69,6 +76,9 @@ pub struct SessionCache {
     floor: AtomicU64,
     /// Whether invalidations from other nodes are being heard (always true on SQLite).
     live: AtomicBool,
+    /// Serving is allowed until this many nanoseconds after `epoch` (u64::MAX: no lease needed).
+    lease_until: AtomicU64,
+    epoch: Instant,
     enabled: bool,
     per_shard: usize,
     ttl: Duration,
@@ -92,6 +102,8 @@ impl SessionCache {
             counter: AtomicU64::new(1),
             floor: AtomicU64::new(0),
             live: AtomicBool::new(live),
+            lease_until: AtomicU64::new(u64::MAX),
+            epoch: Instant::now(),
             enabled: max_entries > 0 && !ttl.is_zero(),
             per_shard: max_entries.div_ceil(SHARDS).max(1),
             ttl,
@@ -106,15 +118,34 @@ impl SessionCache {
         self.enabled
     }
 
+    fn nanos(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_nanos() as u64
+    }
+
     fn serving(&self) -> bool {
-        self.enabled && self.live.load(Ordering::SeqCst)
+        self.enabled
+            && self.live.load(Ordering::SeqCst)
+            && self.nanos(Instant::now()) < self.lease_until.load(Ordering::SeqCst)
+    }
+
+    /// Require a lease from now on: serve only until [`SessionCache::renew_lease`] says otherwise.
+    pub fn require_lease(&self) {
+        self.lease_until.store(0, Ordering::SeqCst);
+    }
+
+    /// Every invalidation committed before `sent` has been applied: serve until `sent + lease`.
+    pub fn renew_lease(&self, sent: Instant, lease: Duration) {
+        self.lease_until
+            .fetch_max(self.nanos(sent + lease), Ordering::SeqCst);
     }
 
     /// Take before reading the database; None when nothing may be cached now.
     pub fn ticket(&self) -> Option<Ticket> {
+        // The time first: an entry must never look younger than an invalidation it predates.
+        let at = Instant::now();
         self.serving().then(|| Ticket {
             stamp: self.counter.load(Ordering::SeqCst),
-            at: Instant::now(),
+            at,
         })
     }
 
@@ -142,7 +173,11 @@ impl SessionCache {
         if self.fresh(found.stamp, found.since, &found.session.identity_id) {
             Some(found)
         } else {
-            lock(shard).remove(digest);
+            let mut shard = lock(shard);
+            // Only this entry: a newer one may have been stored in between.
+            if shard.get(digest).is_some_and(|e| Arc::ptr_eq(e, &found)) {
+                shard.remove(digest);
+            }
             None
         }
     }
@@ -183,16 +218,27 @@ impl SessionCache {
         if !self.enabled {
             return;
         }
-        let stamp = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
         let now = Instant::now();
         let mut map = lock(&self.invalidated[shard_of(&identity)]);
-        if map.len() >= 4096 {
+        // Stamped under the lock, so concurrent invalidations of one identity never lower it.
+        let stamp = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        if map.len() >= MAX_INVALIDATIONS_PER_SHARD {
             // An entry stamped before an invalidation is at least as old as it, so once the
             // invalidation is older than `ttl`, everything it could reject has expired anyway.
             let ttl = self.ttl;
             map.retain(|_, (_, at)| at.elapsed() < ttl);
+            if map.len() >= MAX_INVALIDATIONS_PER_SHARD {
+                // Still full (a burst of writes): forget these records, and with them every
+                // entry they could have rejected.
+                map.clear();
+                drop(map);
+                self.flush();
+                map = lock(&self.invalidated[shard_of(&identity)]);
+            }
         }
-        map.insert(identity, (stamp, now));
+        let e = map.entry(identity).or_insert((stamp, now));
+        e.0 = e.0.max(stamp);
+        e.1 = now;
     }
 
     /// Everything cached so far is stale.
@@ -320,6 +366,48 @@ mod tests {
         c.put("x", session(Uuid::new_v4()), t);
         std::thread::sleep(Duration::from_millis(40));
         assert!(c.get("x").is_none());
+    }
+
+    #[test]
+    fn a_lease_bounds_serving() {
+        let c = cache();
+        let id = Uuid::new_v4();
+        c.require_lease();
+        assert!(c.ticket().is_none(), "no lease yet");
+        c.renew_lease(Instant::now(), Duration::from_millis(50));
+        let t = c.ticket().unwrap();
+        c.put("d1", session(id), t);
+        assert!(c.get("d1").is_some());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(c.get("d1").is_none(), "the lease ran out");
+        // An older heartbeat never shortens a lease.
+        c.renew_lease(Instant::now(), Duration::from_secs(10));
+        c.renew_lease(
+            Instant::now() - Duration::from_secs(5),
+            Duration::from_millis(1),
+        );
+        assert!(c.ticket().is_some());
+    }
+
+    #[test]
+    fn concurrent_invalidations_never_lower_the_stamp() {
+        let c = Arc::new(cache());
+        let id = Uuid::new_v4();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        c.invalidate_identity(id);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // The recorded stamp is the last one handed out.
+        assert_eq!(c.last_invalidation(&id), c.counter.load(Ordering::SeqCst));
     }
 
     #[test]

@@ -255,6 +255,13 @@ impl Node {
         );
     }
 
+    /// SIGSTOP or SIGCONT: a node that hangs without closing its connections, and its recovery.
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let ok = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(ok.success(), "kill {sig} {pid}");
+    }
+
     /// SIGKILL (`Child::kill`), then reap.
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -1168,7 +1175,7 @@ async fn cache_listeners(db: &Db) -> i64 {
     let mut n = 0;
     for _ in 0..100 {
         n = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ostiary-cache'",
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'ostiary-cache:%'",
         )
         .fetch_one(&mut c)
         .await
@@ -1258,6 +1265,57 @@ async fn changes_reach_cached_sessions_on_every_node() {
         n.kill();
     }
     assert!(stale.is_empty(), "{}", stale[0]);
+}
+
+/// A node that hangs (SIGSTOP: its connections stay open, it acknowledges nothing) while another
+/// revokes a session it holds in its cache: the revocation is answered only once the hung node's
+/// lease has run out, and when it wakes up its very next whoami refuses the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_node_never_serves_a_revoked_session() {
+    if !postgres_available().await {
+        return;
+    }
+    let (_db, mut nodes) = three_nodes().await;
+    let [a, b, c] = [nodes[0].api(), nodes[1].api(), nodes[2].api()];
+    let mut stale = Vec::new();
+    for round in 0..2 {
+        let e = email("hung");
+        let (st, ident) = a.create_identity(&e).await.unwrap();
+        assert_eq!(st, 201, "{}", show(&ident));
+        let (st, b0) = a.login(&e).await.unwrap();
+        assert_eq!(st, 200, "{}", show(&b0));
+        let (sid, tok) = (s(&b0["session"]["id"]), s(&b0["session_token"]));
+        for api in [&b, &b, &c, &c] {
+            assert_eq!(api.whoami(&tok).await.unwrap().0, 200);
+        }
+        nodes[1].signal("-STOP");
+        let started = Instant::now();
+        let (st, body) = if round == 0 {
+            a.admin_disable_session(&sid).await.unwrap()
+        } else {
+            a.logout(&tok).await.unwrap()
+        };
+        let took = started.elapsed();
+        nodes[1].signal("-CONT");
+        assert_eq!(st, 204, "{}", show(&body));
+        for (api, name) in [(&b, "the woken node"), (&c, "a live node")] {
+            let (st, _) = api.whoami(&tok).await.unwrap();
+            if st != 401 {
+                stale.push(format!(
+                    "round {round}: STALE: {name} answers whoami {st} for a revoked session"
+                ));
+            }
+        }
+        println!(
+            "[nodes postgres] hung node, round {round}: the revocation was answered after {:.2} s (lease {} s)",
+            took.as_secs_f64(),
+            ostiary::persistence::cache_sync::LEASE.as_secs()
+        );
+    }
+    for n in nodes.iter_mut() {
+        n.kill();
+    }
+    assert!(stale.is_empty(), "{stale:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
