@@ -125,6 +125,9 @@ wrk_json() { # wrk_json <wrk args…>: run wrk, print its summary JSON line
 
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# Anonymous memory only: SQLite's memory-mapped file pages count in VmRSS once per connection's
+# mapping (with the kernel's fault-around), though they are shared, clean page cache.
+anon() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 wait_ready() { # wait_ready <port> <pid>
   local i
@@ -238,7 +241,7 @@ EOF
   PIDS+=("$!")
   whoami_round "$be" whoami_10k "$dir/tokens-10k.tsv"
   record "\"backend\":\"$be\",\"scenario\":\"rss\",\"phase\":\"10k-load\"" \
-    "{\"ostiary_load_kib\":$(cat "$dir/rss-load.txt" 2>/dev/null || echo 0),\"ostiary_hwm_kib\":$(hwm $OPID),\"ostiary_after_kib\":$(rss $OPID),\"baseline_hwm_kib\":$(hwm $BPID)}"
+    "{\"ostiary_load_kib\":$(cat "$dir/rss-load.txt" 2>/dev/null || echo 0),\"ostiary_hwm_kib\":$(hwm $OPID),\"ostiary_after_kib\":$(rss $OPID),\"ostiary_anon_after_kib\":$(anon $OPID),\"baseline_hwm_kib\":$(hwm $BPID)}"
 
   # List my sessions (each identity has 10: 9 others listed).
   for run in $(seq "$RUNS"); do
@@ -309,7 +312,7 @@ EOF
   note_load "$be-1m"
   whoami_round "$be" whoami_1m "$dir/tokens-1m.tsv"
   record "\"backend\":\"$be\",\"scenario\":\"rss\",\"phase\":\"1m-load\"" \
-    "{\"ostiary_hwm_kib\":$(hwm $OPID),\"ostiary_after_kib\":$(rss $OPID)}"
+    "{\"ostiary_hwm_kib\":$(hwm $OPID),\"ostiary_after_kib\":$(rss $OPID),\"ostiary_anon_after_kib\":$(anon $OPID)}"
 
   # Admin list sessions: follow `next` for the first 20 pages, then single-connection latency at
   # keyset depths far in (page tokens the seeder wrote in the server's format for known rows).
