@@ -257,6 +257,7 @@ EOF
   big_tok=$(cut -f1 "$dir/big.tsv"); big_id=$(cut -f3 "$dir/big.tsv")
   for run in $(seq 5); do
     "$TOOL" sql --dsn "$dsn" --query "UPDATE sessions SET active = 1 WHERE identity_id = '$big_id'" >/dev/null
+    "$TOOL" sql --dsn "$dsn" --query "UPDATE identities SET sessions_revoked_before = NULL, sessions_revoked_except = NULL WHERE id = '$big_id'" >/dev/null
     sleep 0.2
     line=$(curl -s -o "$dir/revoke.json" -w '{"ms":%{time_total},"status":%{http_code}}' -X DELETE \
       -H "X-Session-Token: $big_tok" "http://127.0.0.1:$PUB/sessions")

@@ -29,6 +29,15 @@ struct SessionRow {
     updated_at: i64,
 }
 
+/// A session row with its identity's revoke-all marker.
+#[derive(sqlx::FromRow)]
+struct MarkedSessionRow {
+    #[sqlx(flatten)]
+    session: SessionRow,
+    #[sqlx(flatten)]
+    marker: Marker,
+}
+
 /// A session row joined with its identity row (columns of the identity prefixed `i_`).
 #[derive(sqlx::FromRow)]
 struct SessionIdentityRow {
@@ -46,6 +55,8 @@ struct SessionIdentityRow {
     i_addresses: String,
     i_created_at: i64,
     i_updated_at: i64,
+    #[sqlx(flatten)]
+    marker: Marker,
 }
 
 impl SessionIdentityRow {
@@ -65,18 +76,20 @@ impl SessionIdentityRow {
             updated_at: self.i_updated_at,
         }
         .into_identity()?;
-        let mut session = self.session.into_session()?;
+        let mut session = self.session.into_session_under(&self.marker)?;
         session.identity = Some(identity);
         Ok(session)
     }
 }
 
 impl SessionRow {
-    fn into_session(self) -> Result<Session> {
+    /// The session, with `active` false when the identity's revoke-all marker covers it.
+    fn into_session_under(self, marker: &Marker) -> Result<Session> {
+        let revoked = marker.revokes(self.created_at, &self.id);
         Ok(Session {
             id: uuid(&self.id)?,
             identity_id: uuid(&self.identity_id)?,
-            active: self.active != 0,
+            active: self.active != 0 && !revoked,
             aal: self.aal,
             authentication_methods: serde_json::from_value(json(&self.authentication_methods)?)
                 .unwrap_or_default(),
@@ -94,7 +107,8 @@ impl SessionRow {
 /// The joined session + identity SELECT, built once per condition (not per request).
 fn joined_select(cond: &str) -> String {
     format!(
-        "SELECT {}, {} FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {cond}",
+        "SELECT {}, {}, i.sessions_revoked_before, i.sessions_revoked_except \
+         FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {cond}",
         prefixed(SESSION_COLUMNS, "s"),
         IDENTITY_COLUMNS
             .split(", ")
@@ -119,13 +133,45 @@ pub enum ActiveFilter {
 }
 
 impl ActiveFilter {
-    /// SQL condition on the `sessions` table (alias `s`) using `$n` for "now".
-    fn condition(self, n: usize) -> String {
+    /// SQL condition on the `sessions` table (alias `s`) using `$n` for "now"; `revoked` is the
+    /// SQL of "revoked by the identity's revoke-all marker".
+    fn condition(self, n: usize, revoked: &str) -> String {
         match self {
             ActiveFilter::Any => "1 = 1".into(),
-            ActiveFilter::Active => format!("s.active = 1 AND s.expires_at >= ${n}"),
-            ActiveFilter::Inactive => format!("(s.active = 0 OR s.expires_at < ${n})"),
+            ActiveFilter::Active => {
+                format!("s.active = 1 AND s.expires_at >= ${n} AND NOT {revoked}")
+            }
+            ActiveFilter::Inactive => {
+                format!("(s.active = 0 OR s.expires_at < ${n} OR {revoked})")
+            }
         }
+    }
+}
+
+/// "Revoked by the identity's marker" for the admin list, which joins `identities i`.
+const REVOKED_BY_JOINED_MARKER: &str = "(i.sessions_revoked_before IS NOT NULL \
+     AND s.created_at <= i.sessions_revoked_before AND s.id <> COALESCE(i.sessions_revoked_except, ''))";
+
+/// The revoke-all marker of an identity (`identities.sessions_revoked_*`): every session created
+/// at or before `before` (µs) other than `except` counts as revoked.
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub(crate) struct Marker {
+    pub sessions_revoked_before: Option<i64>,
+    pub sessions_revoked_except: Option<String>,
+}
+
+impl Marker {
+    fn revokes(&self, created_at: i64, id: &str) -> bool {
+        matches!(self.sessions_revoked_before, Some(b) if created_at <= b)
+            && self.sessions_revoked_except.as_deref() != Some(id)
+    }
+
+    /// Bind values for `(s.created_at <= $m AND s.id <> $k)`: no marker revokes nothing.
+    fn binds(&self) -> (i64, String) {
+        (
+            self.sessions_revoked_before.unwrap_or(i64::MIN),
+            self.sessions_revoked_except.clone().unwrap_or_default(),
+        )
     }
 }
 
@@ -252,9 +298,10 @@ impl Persister {
         limit: i64,
     ) -> Result<Vec<Session>> {
         let mut sql = format!(
-            "SELECT {} FROM sessions s WHERE {}",
+            "SELECT {}, i.sessions_revoked_before, i.sessions_revoked_except \
+             FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {}",
             prefixed(SESSION_COLUMNS, "s"),
-            active.condition(1)
+            active.condition(1, REVOKED_BY_JOINED_MARKER)
         );
         if after.is_some() {
             // The leading `created_at <= $2` is implied by the rest, but it is what lets the
@@ -268,12 +315,14 @@ impl Persister {
             " ORDER BY s.created_at DESC, s.id ASC LIMIT ${}",
             if after.is_some() { 4 } else { 2 }
         ));
-        let mut q = sqlx::query_as::<_, SessionRow>(&sql).bind(to_micros(now));
+        let mut q = sqlx::query_as::<_, MarkedSessionRow>(&sql).bind(to_micros(now));
         if let Some(c) = after {
             q = q.bind(c.created_at).bind(c.id.to_string());
         }
         let rows = q.bind(limit).fetch_all(&self.read).await?;
-        rows.into_iter().map(SessionRow::into_session).collect()
+        rows.into_iter()
+            .map(|r| r.session.into_session_under(&r.marker))
+            .collect()
     }
 
     /// An identity's sessions, newest first, with an optional exclusion (the caller's current one).
@@ -287,33 +336,50 @@ impl Persister {
         limit: i64,
     ) -> Result<(Vec<Session>, i64)> {
         let except = except.map(|e| e.to_string()).unwrap_or_default();
+        let marker = self.marker(identity_id).await?;
+        let (m, k) = marker.binds();
         let cond = format!(
             "s.identity_id = $1 AND s.id <> $2 AND {}",
-            active.condition(3)
+            active.condition(3, "(s.created_at <= $4 AND s.id <> $5)")
         );
         let (total,): (i64,) =
             sqlx::query_as(&format!("SELECT COUNT(*) FROM sessions s WHERE {cond}"))
                 .bind(identity_id.to_string())
                 .bind(&except)
                 .bind(to_micros(now))
+                .bind(m)
+                .bind(&k)
                 .fetch_one(&self.read)
                 .await?;
         let rows: Vec<SessionRow> = sqlx::query_as(&format!(
-            "SELECT {} FROM sessions s WHERE {cond} ORDER BY s.created_at DESC, s.id ASC LIMIT $4 OFFSET $5",
+            "SELECT {} FROM sessions s WHERE {cond} ORDER BY s.created_at DESC, s.id ASC LIMIT $6 OFFSET $7",
             prefixed(SESSION_COLUMNS, "s")
         ))
         .bind(identity_id.to_string())
         .bind(&except)
         .bind(to_micros(now))
+        .bind(m)
+        .bind(&k)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.read)
         .await?;
         let sessions = rows
             .into_iter()
-            .map(SessionRow::into_session)
+            .map(|r| r.into_session_under(&marker))
             .collect::<Result<Vec<_>>>()?;
         Ok((sessions, total))
+    }
+
+    /// An identity's revoke-all marker (none for an unknown identity).
+    async fn marker(&self, identity_id: Uuid) -> Result<Marker> {
+        Ok(sqlx::query_as::<_, Marker>(
+            "SELECT sessions_revoked_before, sessions_revoked_except FROM identities WHERE id = $1",
+        )
+        .bind(identity_id.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .unwrap_or_default())
     }
 
     /// Revoke one session of one identity (a no-op for another identity's session).
@@ -384,6 +450,12 @@ impl Persister {
     /// Revoke every session of an identity except `except`, which must still be active at `now`;
     /// returns how many sessions were revoked, or None when `except` itself is no longer active.
     ///
+    /// One row is written whatever the number of sessions: the identity's revoke-all marker
+    /// (every session created up to now, except `except`, counts as revoked; see the migration
+    /// `20261207000002`). The marker is at least the newest existing session's `created_at`, so
+    /// clock skew between nodes cannot leave a session out; a login racing with the revocation
+    /// may be revoked with the rest, never the other way round.
+    ///
     /// The identity row is locked first (a no-op UPDATE: a row lock on PostgreSQL, the write lock on
     /// SQLite), so two concurrent calls for one identity run one after the other: the second sees
     /// that the first revoked its caller and does nothing, instead of both revoking each other.
@@ -393,37 +465,57 @@ impl Persister {
         except: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Option<u64>> {
+        let id = identity_id.to_string();
+        let except = except.to_string();
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE identities SET updated_at = updated_at WHERE id = $1")
-            .bind(identity_id.to_string())
+            .bind(&id)
             .execute(&mut *tx)
             .await?;
-        let (alive,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM sessions WHERE id = $1 AND identity_id = $2 AND active = 1 AND expires_at > $3",
+        let marker: Marker = sqlx::query_as(
+            "SELECT sessions_revoked_before, sessions_revoked_except FROM identities WHERE id = $1",
         )
-        .bind(except.to_string())
-        .bind(identity_id.to_string())
-        .bind(to_micros(now))
-        .fetch_one(&mut *tx)
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or_default();
+        let current: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT active, expires_at, created_at FROM sessions WHERE id = $1 AND identity_id = $2",
+        )
+        .bind(&except)
+        .bind(&id)
+        .fetch_optional(&mut *tx)
         .await?;
-        if alive == 0 {
+        let alive = matches!(current, Some((active, expires_at, created_at))
+            if active == 1 && expires_at > to_micros(now) && !marker.revokes(created_at, &except));
+        if !alive {
             tx.rollback().await?;
             return Ok(None);
         }
-        let n = sqlx::query(
-            "UPDATE sessions SET active = 0, updated_at = $1 WHERE identity_id = $2 AND id <> $3 AND active = 1",
+        let (m, k) = marker.binds();
+        let (n, newest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE s.id <> $2 AND s.active = 1 AND NOT (s.created_at <= $3 AND s.id <> $4)), \
+                    MAX(s.created_at) \
+             FROM sessions s WHERE s.identity_id = $1",
         )
-        .bind(to_micros(now))
-        .bind(identity_id.to_string())
-        .bind(except.to_string())
+        .bind(&id)
+        .bind(&except)
+        .bind(m)
+        .bind(&k)
+        .fetch_one(&mut *tx)
+        .await?;
+        let before = newest.unwrap_or(i64::MIN).max(to_micros(now));
+        sqlx::query(
+            "UPDATE identities SET sessions_revoked_before = $1, sessions_revoked_except = $2 WHERE id = $3",
+        )
+        .bind(before)
+        .bind(&except)
+        .bind(&id)
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
         tx.commit().await?;
-        if n > 0 {
-            self.invalidated([identity_id]).await;
-        }
-        Ok(Some(n))
+        self.invalidated([identity_id]).await;
+        Ok(Some(n as u64))
     }
 
     /// Delete every session of an identity; returns how many were deleted.

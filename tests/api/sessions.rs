@@ -551,3 +551,137 @@ both_backends!(
         assert_eq!(again.total(), 0);
     }
 );
+
+// "Revoke all others" writes one marker on the identity instead of every session row: every way of
+// reading sessions must still see exactly the sessions it revoked as inactive — and none else.
+both_backends!(
+    revoking_all_others_shows_everywhere,
+    |app: TestApp| async move {
+        let identity = app
+            .create_identity("marker@example.com", Some(PASSWORD))
+            .await;
+        let iid = identity["id"].as_str().unwrap().to_string();
+        app.create_identity("bystander@example.com", Some(PASSWORD))
+            .await;
+        let bystander = app.native_login("bystander@example.com", PASSWORD).await;
+        let tokens = sessions_of(&app, "marker@example.com", 3).await;
+        let ids: Vec<String> = {
+            let mut v = Vec::new();
+            for t in &tokens {
+                v.push(session_id(&app.whoami(t).await.1));
+            }
+            v
+        };
+        let c = reqwest::Client::new();
+        let revoke_others = |token: String| {
+            let c = c.clone();
+            let url = app.public("/sessions");
+            async move {
+                let res = c
+                    .delete(url)
+                    .header("X-Session-Token", token)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let admin_ids = |query: &'static str| {
+            let c = c.clone();
+            let url = app.admin(&format!("/admin/identities/{iid}/sessions{query}"));
+            async move {
+                let list: Value = c.get(url).send().await.unwrap().json().await.unwrap();
+                let mut v: Vec<(String, bool)> = list
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| (session_id(s), s["active"].as_bool().unwrap()))
+                    .collect();
+                v.sort();
+                v
+            }
+        };
+
+        // Keep the first, revoke the two others.
+        let (st, body) = revoke_others(tokens[0].clone()).await;
+        assert_eq!((st, &body), (200, &json!({"count": 2})));
+        assert_eq!(app.whoami(&tokens[0]).await.0, 200);
+        assert_eq!(app.whoami(&tokens[1]).await.0, 401);
+        assert_eq!(app.whoami(&tokens[2]).await.0, 401);
+        assert_eq!(
+            app.whoami(&bystander).await.0,
+            200,
+            "other identities untouched"
+        );
+        let mut expect = vec![
+            (ids[0].clone(), true),
+            (ids[1].clone(), false),
+            (ids[2].clone(), false),
+        ];
+        expect.sort();
+        assert_eq!(admin_ids("").await, expect);
+        assert_eq!(
+            admin_ids("?active=true").await,
+            vec![(ids[0].clone(), true)]
+        );
+        let mut inactive: Vec<(String, bool)> =
+            vec![(ids[1].clone(), false), (ids[2].clone(), false)];
+        inactive.sort();
+        assert_eq!(admin_ids("?active=false").await, inactive);
+        // listMySessions: no other active session left.
+        let res = c
+            .get(app.public("/sessions"))
+            .header("X-Session-Token", &tokens[0])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["x-total-count"], "0");
+        assert_eq!(res.json::<Value>().await.unwrap(), json!([]));
+        // The admin API, one by one and in the global list.
+        for (i, active) in [(0, true), (1, false), (2, false)] {
+            let s: Value = c
+                .get(app.admin(&format!("/admin/sessions/{}", ids[i])))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(s["active"], active, "session {i}: {s}");
+        }
+        let all: Value = c
+            .get(app.admin("/admin/sessions?active=false"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut listed: Vec<String> = all.as_array().unwrap().iter().map(session_id).collect();
+        listed.sort();
+        let mut want = vec![ids[1].clone(), ids[2].clone()];
+        want.sort();
+        assert_eq!(listed, want, "admin list of inactive sessions");
+        // A revoked session cannot revoke others.
+        assert_eq!(revoke_others(tokens[1].clone()).await.0, 401);
+
+        // A new session made afterwards is untouched; revoking from it counts only what was
+        // still active (the one kept before), and revokes that.
+        let newer = app.native_login("marker@example.com", PASSWORD).await;
+        assert_eq!(app.whoami(&newer).await.0, 200);
+        let (st, body) = revoke_others(newer.clone()).await;
+        assert_eq!((st, &body), (200, &json!({"count": 1})));
+        assert_eq!(app.whoami(&newer).await.0, 200);
+        assert_eq!(app.whoami(&tokens[0]).await.0, 401);
+        assert_eq!(
+            admin_ids("?active=true").await.len(),
+            1,
+            "only the newest is active"
+        );
+        // Nothing left to revoke.
+        let (st, body) = revoke_others(newer.clone()).await;
+        assert_eq!((st, &body), (200, &json!({"count": 0})));
+        assert_eq!(app.whoami(&bystander).await.0, 200);
+    }
+);
