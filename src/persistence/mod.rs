@@ -211,6 +211,15 @@ impl Persister {
         self.backend
     }
 
+    /// SQL for the database's clock, in microseconds since the epoch (SQLite's has millisecond
+    /// resolution). Used where the order of writes matters more than any node's clock.
+    pub(crate) fn db_now(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
+        }
+    }
+
     fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         match self.backend {
             Backend::Sqlite => &MIGRATOR_SQLITE,

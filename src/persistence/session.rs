@@ -27,6 +27,8 @@ struct SessionRow {
     devices: String,
     created_at: i64,
     updated_at: i64,
+    /// The database's clock at insertion (µs), for the revoke-all marker; NULL for old rows.
+    inserted_at: Option<i64>,
 }
 
 /// A session row with its identity's revoke-all marker.
@@ -85,7 +87,7 @@ impl SessionIdentityRow {
 impl SessionRow {
     /// The session, with `active` false when the identity's revoke-all marker covers it.
     fn into_session_under(self, marker: &Marker) -> Result<Session> {
-        let revoked = marker.revokes(self.created_at, &self.id);
+        let revoked = marker.revokes(self.inserted_at, &self.id);
         Ok(Session {
             id: uuid(&self.id)?,
             identity_id: uuid(&self.identity_id)?,
@@ -107,7 +109,7 @@ impl SessionRow {
 /// The joined session + identity SELECT, built once per condition (not per request).
 fn joined_select(cond: &str) -> String {
     format!(
-        "SELECT {}, {}, i.sessions_revoked_before, i.sessions_revoked_except \
+        "SELECT {}, s.inserted_at, {}, i.sessions_revoked_before, i.sessions_revoked_except \
          FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {cond}",
         prefixed(SESSION_COLUMNS, "s"),
         IDENTITY_COLUMNS
@@ -150,10 +152,12 @@ impl ActiveFilter {
 
 /// "Revoked by the identity's marker" for the admin list, which joins `identities i`.
 const REVOKED_BY_JOINED_MARKER: &str = "(i.sessions_revoked_before IS NOT NULL \
-     AND s.created_at <= i.sessions_revoked_before AND s.id <> COALESCE(i.sessions_revoked_except, ''))";
+     AND COALESCE(s.inserted_at, 0) <= i.sessions_revoked_before \
+     AND s.id <> COALESCE(i.sessions_revoked_except, ''))";
 
-/// The revoke-all marker of an identity (`identities.sessions_revoked_*`): every session created
-/// at or before `before` (µs) other than `except` counts as revoked.
+/// The revoke-all marker of an identity (`identities.sessions_revoked_*`): every session inserted
+/// at or before `before` (the database's clock, µs; see `sessions.inserted_at`) other than `except`
+/// counts as revoked.
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub(crate) struct Marker {
     pub sessions_revoked_before: Option<i64>,
@@ -161,12 +165,13 @@ pub(crate) struct Marker {
 }
 
 impl Marker {
-    fn revokes(&self, created_at: i64, id: &str) -> bool {
-        matches!(self.sessions_revoked_before, Some(b) if created_at <= b)
+    fn revokes(&self, inserted_at: Option<i64>, id: &str) -> bool {
+        matches!(self.sessions_revoked_before, Some(b) if inserted_at.unwrap_or(0) <= b)
             && self.sessions_revoked_except.as_deref() != Some(id)
     }
 
-    /// Bind values for `(s.created_at <= $m AND s.id <> $k)`: no marker revokes nothing.
+    /// Bind values for `(COALESCE(s.inserted_at, 0) <= $m AND s.id <> $k)`: no marker revokes
+    /// nothing.
     fn binds(&self) -> (i64, String) {
         (
             self.sessions_revoked_before.unwrap_or(i64::MIN),
@@ -199,8 +204,10 @@ impl Persister {
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}, token_hash, logout_token_hash) VALUES ({})",
-            placeholders(0, 13)
+            "INSERT INTO sessions ({SESSION_COLUMNS}, token_hash, logout_token_hash, inserted_at) \
+             VALUES ({}, {})",
+            placeholders(0, 13),
+            self.db_now()
         ))
         .bind(s.id.to_string())
         .bind(s.identity_id.to_string())
@@ -298,7 +305,7 @@ impl Persister {
         limit: i64,
     ) -> Result<Vec<Session>> {
         let mut sql = format!(
-            "SELECT {}, i.sessions_revoked_before, i.sessions_revoked_except \
+            "SELECT {}, s.inserted_at, i.sessions_revoked_before, i.sessions_revoked_except \
              FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {}",
             prefixed(SESSION_COLUMNS, "s"),
             active.condition(1, REVOKED_BY_JOINED_MARKER)
@@ -340,7 +347,7 @@ impl Persister {
         let (m, k) = marker.binds();
         let cond = format!(
             "s.identity_id = $1 AND s.id <> $2 AND {}",
-            active.condition(3, "(s.created_at <= $4 AND s.id <> $5)")
+            active.condition(3, "(COALESCE(s.inserted_at, 0) <= $4 AND s.id <> $5)")
         );
         let (total,): (i64,) =
             sqlx::query_as(&format!("SELECT COUNT(*) FROM sessions s WHERE {cond}"))
@@ -352,7 +359,8 @@ impl Persister {
                 .fetch_one(&self.read)
                 .await?;
         let rows: Vec<SessionRow> = sqlx::query_as(&format!(
-            "SELECT {} FROM sessions s WHERE {cond} ORDER BY s.created_at DESC, s.id ASC LIMIT $6 OFFSET $7",
+            "SELECT {}, s.inserted_at FROM sessions s WHERE {cond} \
+             ORDER BY s.created_at DESC, s.id ASC LIMIT $6 OFFSET $7",
             prefixed(SESSION_COLUMNS, "s")
         ))
         .bind(identity_id.to_string())
@@ -451,10 +459,12 @@ impl Persister {
     /// returns how many sessions were revoked, or None when `except` itself is no longer active.
     ///
     /// One row is written whatever the number of sessions: the identity's revoke-all marker
-    /// (every session created up to now, except `except`, counts as revoked; see the migration
-    /// `20261207000002`). The marker is at least the newest existing session's `created_at`, so
-    /// clock skew between nodes cannot leave a session out; a login racing with the revocation
-    /// may be revoked with the rest, never the other way round.
+    /// (every session inserted up to now, except `except`, counts as revoked; see the migration
+    /// `20261207000002`). Both the marker and `inserted_at` come from the database's clock, so the
+    /// application nodes' clocks play no part; the marker is also at least the newest existing
+    /// `inserted_at`, so no existing session is left out. Only a session inserted within the
+    /// database clock's resolution of the revocation (1 ms on SQLite, 1 µs on PostgreSQL) may be
+    /// revoked with the rest.
     ///
     /// The identity row is locked first (a no-op UPDATE: a row lock on PostgreSQL, the write lock on
     /// SQLite), so two concurrent calls for one identity run one after the other: the second sees
@@ -479,32 +489,34 @@ impl Persister {
         .fetch_optional(&mut *tx)
         .await?
         .unwrap_or_default();
-        let current: Option<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT active, expires_at, created_at FROM sessions WHERE id = $1 AND identity_id = $2",
+        let current: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT active, expires_at, inserted_at FROM sessions WHERE id = $1 AND identity_id = $2",
         )
         .bind(&except)
         .bind(&id)
         .fetch_optional(&mut *tx)
         .await?;
-        let alive = matches!(current, Some((active, expires_at, created_at))
-            if active == 1 && expires_at > to_micros(now) && !marker.revokes(created_at, &except));
+        let alive = matches!(current, Some((active, expires_at, inserted_at))
+            if active == 1 && expires_at > to_micros(now) && !marker.revokes(inserted_at, &except));
         if !alive {
             tx.rollback().await?;
             return Ok(None);
         }
         let (m, k) = marker.binds();
-        let (n, newest): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*) FILTER (WHERE s.id <> $2 AND s.active = 1 AND NOT (s.created_at <= $3 AND s.id <> $4)), \
-                    MAX(s.created_at) \
+        let (n, newest, db_now): (i64, Option<i64>, i64) = sqlx::query_as(&format!(
+            "SELECT COUNT(*) FILTER (WHERE s.id <> $2 AND s.active = 1 \
+                     AND NOT (COALESCE(s.inserted_at, 0) <= $3 AND s.id <> $4)), \
+                    MAX(COALESCE(s.inserted_at, 0)), {} \
              FROM sessions s WHERE s.identity_id = $1",
-        )
+            self.db_now()
+        ))
         .bind(&id)
         .bind(&except)
         .bind(m)
         .bind(&k)
         .fetch_one(&mut *tx)
         .await?;
-        let before = newest.unwrap_or(i64::MIN).max(to_micros(now));
+        let before = newest.unwrap_or(0).max(db_now);
         sqlx::query(
             "UPDATE identities SET sessions_revoked_before = $1, sessions_revoked_except = $2 WHERE id = $3",
         )
@@ -514,7 +526,9 @@ impl Persister {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.invalidated([identity_id]).await;
+        if n > 0 {
+            self.invalidated([identity_id]).await;
+        }
         Ok(Some(n as u64))
     }
 

@@ -669,19 +669,79 @@ both_backends!(
         // A new session made afterwards is untouched; revoking from it counts only what was
         // still active (the one kept before), and revokes that.
         let newer = app.native_login("marker@example.com", PASSWORD).await;
-        assert_eq!(app.whoami(&newer).await.0, 200);
+        let newer_id = session_id(&app.whoami(&newer).await.1);
+        let res = c
+            .get(app.public("/sessions"))
+            .header("X-Session-Token", &newer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["x-total-count"], "1", "the one kept before");
+        assert_eq!(
+            res.json::<Value>().await.unwrap()[0]["id"],
+            ids[0].as_str(),
+            "listMySessions from the newer session"
+        );
         let (st, body) = revoke_others(newer.clone()).await;
         assert_eq!((st, &body), (200, &json!({"count": 1})));
         assert_eq!(app.whoami(&newer).await.0, 200);
         assert_eq!(app.whoami(&tokens[0]).await.0, 401);
         assert_eq!(
-            admin_ids("?active=true").await.len(),
-            1,
+            admin_ids("?active=true").await,
+            vec![(newer_id.clone(), true)],
             "only the newest is active"
         );
+        // The global admin list, page by page (keyset pagination across marker-revoked rows).
+        let mut active = Vec::new();
+        let mut url = app.admin("/admin/sessions?active=true&page_size=1");
+        for _ in 0..10 {
+            let res = c.get(&url).send().await.unwrap();
+            let link = res
+                .headers()
+                .get("link")
+                .map(|l| l.to_str().unwrap().to_string());
+            active.extend(
+                res.json::<Value>()
+                    .await
+                    .unwrap()
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(session_id),
+            );
+            match link.as_deref().and_then(|l| {
+                l.split(',')
+                    .find(|p| p.contains("rel=\"next\""))
+                    .and_then(|p| p.split(['<', '>']).nth(1))
+                    .map(str::to_string)
+            }) {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        active.sort();
+        let bystander_id = session_id(&app.whoami(&bystander).await.1);
+        let mut want = vec![newer_id.clone(), bystander_id];
+        want.sort();
+        assert_eq!(active, want, "active sessions across all identities");
         // Nothing left to revoke.
         let (st, body) = revoke_others(newer.clone()).await;
         assert_eq!((st, &body), (200, &json!({"count": 0})));
         assert_eq!(app.whoami(&bystander).await.0, 200);
+        // A session whose application timestamp lies before the marker — a node with a slow
+        // clock, or a login that took its time before its session was written — is still new:
+        // the marker compares the database's insertion clock.
+        app.registry.clock.advance(chrono::Duration::minutes(-10));
+        let skewed = app.native_login("marker@example.com", PASSWORD).await;
+        app.registry.clock.advance(chrono::Duration::minutes(10));
+        assert_eq!(
+            app.whoami(&skewed).await.0,
+            200,
+            "a later session is not revoked"
+        );
+        let (st, body) = revoke_others(newer.clone()).await;
+        assert_eq!((st, &body), (200, &json!({"count": 1})));
+        assert_eq!(app.whoami(&skewed).await.0, 401);
+        assert_eq!(app.whoami(&newer).await.0, 200);
     }
 );
