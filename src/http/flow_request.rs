@@ -264,23 +264,12 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value> {
             Some(other) => {
                 return Err(Error::bad_request(format!(
                     "transient_payload: expected object, but got {}",
-                    json_type(other)
+                    crate::schema::type_name(other)
                 )))
             }
         }
     }
     Ok(v)
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 fn parse_fields(headers: &HeaderMap, body: &[u8]) -> Result<Value> {

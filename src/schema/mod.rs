@@ -5,6 +5,7 @@ mod extension;
 mod validate;
 
 pub use extension::{TraitExtension, TraitValue};
+pub(crate) use validate::type_name;
 pub use validate::TraitError;
 
 use base64::Engine;

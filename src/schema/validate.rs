@@ -112,7 +112,8 @@ fn convert(e: &jsonschema::ValidationError<'_>) -> TraitError {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// The JSON Schema name of a value's type (`object`, `string`, …).
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
