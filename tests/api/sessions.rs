@@ -16,6 +16,14 @@ fn session_id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
 }
 
+/// The `rel="next"` URL of a `Link` header, if any.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',')
+        .find(|p| p.contains("rel=\"next\""))
+        .and_then(|p| p.split(['<', '>']).nth(1))
+        .map(str::to_string)
+}
+
 both_backends!(list_revoke_one_and_others, |app: TestApp| async move {
     app.create_identity("apoc@example.com", Some(PASSWORD))
         .await;
@@ -65,16 +73,8 @@ both_backends!(list_revoke_one_and_others, |app: TestApp| async move {
                 .iter()
                 .map(session_id),
         );
-        match link.split(',').find(|p| p.contains("rel=\"next\"")) {
-            Some(n) => {
-                url = n
-                    .trim()
-                    .trim_start_matches('<')
-                    .split('>')
-                    .next()
-                    .unwrap()
-                    .to_string()
-            }
+        match next_link(&link) {
+            Some(next) => url = next,
             None => break,
         }
     }
@@ -191,16 +191,7 @@ both_backends!(admin_session_api, |app: TestApp| async move {
     let page: Value = res.json().await.unwrap();
     assert_eq!(page.as_array().unwrap().len(), 2);
     assert!(page[0]["identity"].is_null() && page[0]["devices"].is_null());
-    let next = link
-        .split(',')
-        .find(|p| p.contains("rel=\"next\""))
-        .unwrap()
-        .trim()
-        .trim_start_matches('<')
-        .split('>')
-        .next()
-        .unwrap()
-        .to_string();
+    let next = next_link(&link).unwrap();
     let page2: Value = c.get(&next).send().await.unwrap().json().await.unwrap();
     assert_eq!(page2.as_array().unwrap().len(), 1);
     let res = c
@@ -709,12 +700,7 @@ both_backends!(
                     .iter()
                     .map(session_id),
             );
-            match link.as_deref().and_then(|l| {
-                l.split(',')
-                    .find(|p| p.contains("rel=\"next\""))
-                    .and_then(|p| p.split(['<', '>']).nth(1))
-                    .map(str::to_string)
-            }) {
+            match link.as_deref().and_then(next_link) {
                 Some(next) => url = next,
                 None => break,
             }
