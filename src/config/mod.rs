@@ -172,6 +172,14 @@ impl Config {
                 ))
             }
         }
+        if let Some(n) = self.ostiary.hashing.niceness {
+            if !(0..=19).contains(&n) {
+                return Err(invalid(
+                    "ostiary.hashing.niceness",
+                    format!("must be between 0 and 19, got {n}"),
+                ));
+            }
+        }
         if self.session.lifespan.0 <= chrono::Duration::zero() {
             return Err(invalid("session.lifespan", "must be positive".into()));
         }

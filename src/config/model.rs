@@ -560,4 +560,6 @@ pub struct OstiaryHashing {
     pub max_concurrent: Option<usize>,
     /// Cap on argon2 memory × concurrent verifications (default 1GB).
     pub memory_budget: Option<ByteSize>,
+    /// The nice value of the hashing threads, 0 (as the server) to 19 (lowest); default 19.
+    pub niceness: Option<i32>,
 }
