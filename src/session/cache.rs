@@ -19,7 +19,9 @@
 //! before it answers.
 //!
 //! Entries also expire after `ttl` (a bound for changes made behind Ostiary's back, and for memory),
-//! and the cache holds at most `max_entries`.
+//! and the cache holds at most `max_entries`. Each entry's lifetime is drawn between ¾ of `ttl` and
+//! `ttl`, so sessions cached together (at start, after a flush) do not all expire in the same
+//! instant and send one burst of reads to the database.
 
 use super::Session;
 use std::collections::HashMap;
@@ -37,6 +39,8 @@ pub struct Cached {
     pub session: Session,
     stamp: u64,
     since: Instant,
+    /// How long this entry may be served, at most the cache's `ttl`.
+    life: Duration,
     body: OnceLock<axum::body::Bytes>,
 }
 
@@ -47,6 +51,7 @@ impl Cached {
             session,
             stamp: 0,
             since: Instant::now(),
+            life: Duration::ZERO,
             body: OnceLock::new(),
         })
     }
@@ -156,11 +161,16 @@ impl SessionCache {
             .unwrap_or(0)
     }
 
-    fn fresh(&self, stamp: u64, since: Instant, identity: &Uuid) -> bool {
+    fn fresh(&self, e: &Cached) -> bool {
         self.serving()
-            && since.elapsed() < self.ttl
-            && stamp >= self.floor.load(Ordering::SeqCst)
-            && stamp >= self.last_invalidation(identity)
+            && e.since.elapsed() < e.life
+            && e.stamp >= self.floor.load(Ordering::SeqCst)
+            && e.stamp >= self.last_invalidation(&e.session.identity_id)
+    }
+
+    /// A lifetime between ¾ of `ttl` and `ttl`.
+    fn life(&self) -> Duration {
+        self.ttl.mul_f64(rand::random::<f64>().mul_add(-0.25, 1.0))
     }
 
     /// The cached session for a token digest, if it is still good.
@@ -170,7 +180,7 @@ impl SessionCache {
         }
         let shard = &self.entries[shard_of(digest)];
         let found = lock(shard).get(digest).cloned()?;
-        if self.fresh(found.stamp, found.since, &found.session.identity_id) {
+        if self.fresh(&found) {
             Some(found)
         } else {
             let mut shard = lock(shard);
@@ -188,15 +198,16 @@ impl SessionCache {
             session,
             stamp: ticket.stamp,
             since: ticket.at,
+            life: self.life(),
             body: OnceLock::new(),
         });
-        if !self.fresh(entry.stamp, entry.since, &entry.session.identity_id) {
+        if !self.fresh(&entry) {
             return entry;
         }
         let mut shard = lock(&self.entries[shard_of(digest)]);
         if shard.len() >= self.per_shard {
             let ttl = self.ttl;
-            shard.retain(|_, e| e.since.elapsed() < ttl);
+            shard.retain(|_, e| e.since.elapsed() < e.life.min(ttl));
             if shard.len() >= self.per_shard {
                 // Still full of live entries: drop an arbitrary eighth.
                 let drop: Vec<String> = shard
@@ -366,6 +377,15 @@ mod tests {
         c.put("x", session(Uuid::new_v4()), t);
         std::thread::sleep(Duration::from_millis(40));
         assert!(c.get("x").is_none());
+    }
+
+    #[test]
+    fn lifetimes_spread_over_the_last_quarter_of_the_ttl() {
+        let c = cache();
+        let lives: Vec<Duration> = (0..200).map(|_| c.life()).collect();
+        assert!(lives.iter().all(|l| *l > c.ttl * 3 / 4 && *l <= c.ttl));
+        let spread = *lives.iter().max().unwrap() - *lives.iter().min().unwrap();
+        assert!(spread > c.ttl / 8, "{spread:?} of {:?}", c.ttl);
     }
 
     #[test]
