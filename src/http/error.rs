@@ -12,7 +12,7 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 /// A body as Kratos writes JSON: `<`, `>` and `&` escaped (as Go's encoder does), newline-terminated.
-pub fn json_bytes(body: &Value) -> axum::body::Bytes {
+pub fn json_bytes<T: serde::Serialize + ?Sized>(body: &T) -> axum::body::Bytes {
     let mut text = serde_json::to_string(body).unwrap_or_else(|_| "null".into());
     if text.contains(['<', '>', '&']) {
         text = text

@@ -10,7 +10,7 @@ use super::session_cookie;
 use crate::error::{ApiError, Error, Result};
 use crate::persistence::session::{ActiveFilter, SessionCursor};
 use crate::registry::Registry;
-use crate::session::wire::{session_json, Expand};
+use crate::session::wire::{session_json, sessions_body, Expand};
 use crate::session::{manager, Session};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -135,11 +135,10 @@ pub async fn list_my_sessions(
         )
         .await?;
     r.persister.attach(&mut sessions, true, true).await?;
-    let body: Vec<Value> = sessions
-        .iter()
-        .map(|s| session_json(s, now, &r.public_base, FULL))
-        .collect();
-    let mut res = json_response(StatusCode::OK, &Value::Array(body));
+    let mut res = bytes_response(
+        StatusCode::OK,
+        sessions_body(&sessions, now, &r.public_base, FULL),
+    );
     let link = pagination::migration_link(
         &format!("{}/sessions", r.public_base),
         &pairs,
@@ -293,11 +292,10 @@ pub async fn list_sessions(State(r): State<Registry>, RawQuery(raw): RawQuery) -
             })
         })
         .flatten();
-    let body: Vec<Value> = sessions
-        .iter()
-        .map(|s| session_json(s, now, &r.public_base, expand))
-        .collect();
-    let mut res = json_response(StatusCode::OK, &Value::Array(body));
+    let mut res = bytes_response(
+        StatusCode::OK,
+        sessions_body(&sessions, now, &r.public_base, expand),
+    );
     let link = pagination::keyset_link(
         &format!("{}/admin/sessions", r.admin_base),
         &pairs,
@@ -398,11 +396,10 @@ pub async fn list_identity_sessions(
         .list_identity_sessions(id, active, None, now, offset, size)
         .await?;
     r.persister.attach(&mut sessions, true, true).await?;
-    let body: Vec<Value> = sessions
-        .iter()
-        .map(|s| session_json(s, now, &r.public_base, FULL))
-        .collect();
-    let mut res = json_response(StatusCode::OK, &Value::Array(body));
+    let mut res = bytes_response(
+        StatusCode::OK,
+        sessions_body(&sessions, now, &r.public_base, FULL),
+    );
     let link = pagination::migration_link(
         &format!("{}/admin/identities/{id}/sessions", r.admin_base),
         &pairs,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 const SESSION_COLUMNS: &str = "id, identity_id, active, aal, authentication_methods, issued_at, \
      authenticated_at, expires_at, devices, created_at, updated_at";
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct SessionRow {
     id: String,
     identity_id: String,
@@ -29,15 +29,6 @@ struct SessionRow {
     updated_at: i64,
     /// The database's clock at insertion (µs), for the revoke-all marker; NULL for old rows.
     inserted_at: Option<i64>,
-}
-
-/// A session row with its identity's revoke-all marker.
-#[derive(sqlx::FromRow)]
-struct MarkedSessionRow {
-    #[sqlx(flatten)]
-    session: SessionRow,
-    #[sqlx(flatten)]
-    marker: Marker,
 }
 
 /// A session row joined with its identity row (columns of the identity prefixed `i_`).
@@ -297,6 +288,10 @@ impl Persister {
     }
 
     /// Admin list: keyset over `created_at DESC, id ASC`.
+    ///
+    /// The page comes back from the database as one JSON array in one row (`json_group_array` /
+    /// `json_agg`): decoding 250 rows one by one through the driver cost more than the query
+    /// itself (SQLite p50 3.6 ms a page, most of it per-row driver work and allocation).
     pub async fn list_sessions(
         &self,
         active: ActiveFilter,
@@ -304,7 +299,7 @@ impl Persister {
         after: Option<&SessionCursor>,
         limit: i64,
     ) -> Result<Vec<Session>> {
-        let mut sql = format!(
+        let mut inner = format!(
             "SELECT {}, s.inserted_at, i.sessions_revoked_before, i.sessions_revoked_except \
              FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {}",
             prefixed(SESSION_COLUMNS, "s"),
@@ -314,21 +309,47 @@ impl Persister {
             // The leading `created_at <= $2` is implied by the rest, but it is what lets the
             // planner start the index scan at the cursor instead of walking every newer row
             // (PostgreSQL: 691 ms → 0.4 ms a page at depth 990k).
-            sql.push_str(
+            inner.push_str(
                 " AND s.created_at <= $2 AND (s.created_at < $2 OR (s.created_at = $2 AND s.id > $3))",
             );
         }
-        sql.push_str(&format!(
+        inner.push_str(&format!(
             " ORDER BY s.created_at DESC, s.id ASC LIMIT ${}",
             if after.is_some() { 4 } else { 2 }
         ));
-        let mut q = sqlx::query_as::<_, MarkedSessionRow>(&sql).bind(to_micros(now));
+        // Each element: [{session columns}, revoked_before, revoked_except].
+        let fields = SESSION_COLUMNS
+            .split(", ")
+            .chain(["inserted_at"])
+            .map(|c| format!("'{c}', p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let marker = "p.sessions_revoked_before, p.sessions_revoked_except";
+        let order = "ORDER BY p.created_at DESC, p.id ASC";
+        let sql = match self.backend() {
+            super::Backend::Sqlite => format!(
+                "SELECT json_group_array(json_array(json_object({fields}), {marker}) {order}) \
+                 FROM ({inner}) p"
+            ),
+            super::Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array(json_build_object({fields}), {marker}) \
+                 {order}), '[]')::text FROM ({inner}) p"
+            ),
+        };
+        let mut q = sqlx::query_scalar::<_, String>(&sql).bind(to_micros(now));
         if let Some(c) = after {
             q = q.bind(c.created_at).bind(c.id.to_string());
         }
-        let rows = q.bind(limit).fetch_all(&self.read).await?;
+        let page = q.bind(limit).fetch_one(&self.read).await?;
+        let rows: Vec<(SessionRow, Option<i64>, Option<String>)> = serde_json::from_str(&page)
+            .map_err(|e| crate::error::Error::internal(format!("session page: {e}")))?;
         rows.into_iter()
-            .map(|r| r.session.into_session_under(&r.marker))
+            .map(|(session, before, except)| {
+                session.into_session_under(&Marker {
+                    sessions_revoked_before: before,
+                    sessions_revoked_except: except,
+                })
+            })
             .collect()
     }
 
