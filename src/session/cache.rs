@@ -249,7 +249,8 @@ impl SessionCache {
         }
         let e = map.entry(identity).or_insert((stamp, now));
         e.0 = e.0.max(stamp);
-        e.1 = now;
+        // Racing invalidations read `now` before the lock: never move the record's time back.
+        e.1 = e.1.max(now);
     }
 
     /// Everything cached so far is stale.
