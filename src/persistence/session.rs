@@ -499,35 +499,41 @@ impl Persister {
         let id = identity_id.to_string();
         let except = except.to_string();
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE identities SET updated_at = updated_at WHERE id = $1")
+        // Lock the identity row and read its marker in one statement. PostgreSQL: a row lock
+        // (no UPDATE, so the cache trigger does not fire); SQLite: a no-op UPDATE takes the
+        // database's write lock.
+        let lock = match self.backend() {
+            super::Backend::Postgres => {
+                "SELECT sessions_revoked_before, sessions_revoked_except FROM identities \
+                 WHERE id = $1 FOR UPDATE"
+            }
+            super::Backend::Sqlite => {
+                "UPDATE identities SET updated_at = updated_at WHERE id = $1 \
+                 RETURNING sessions_revoked_before, sessions_revoked_except"
+            }
+        };
+        let marker: Marker = sqlx::query_as(lock)
             .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        let marker: Marker = sqlx::query_as(
-            "SELECT sessions_revoked_before, sessions_revoked_except FROM identities WHERE id = $1",
-        )
-        .bind(&id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .unwrap_or_default();
-        let current: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT active, expires_at, inserted_at FROM sessions WHERE id = $1 AND identity_id = $2",
-        )
-        .bind(&except)
-        .bind(&id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let alive = matches!(current, Some((active, expires_at, inserted_at))
-            if active == 1 && expires_at > to_micros(now) && !marker.revokes(inserted_at, &except));
-        if !alive {
-            tx.rollback().await?;
-            return Ok(None);
-        }
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or_default();
         let (m, k) = marker.binds();
-        let (n, newest, db_now): (i64, Option<i64>, i64) = sqlx::query_as(&format!(
+        // The count to revoke, the newest insertion, the database's clock, and the caller's own
+        // session (still active, unexpired, not under the marker), in one pass.
+        let (n, newest, db_now, active, expires_at, inserted_at): (
+            i64,
+            Option<i64>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        ) = sqlx::query_as(&format!(
             "SELECT COUNT(*) FILTER (WHERE s.id <> $2 AND s.active = 1 \
                      AND NOT (COALESCE(s.inserted_at, 0) <= $3 AND s.id <> $4)), \
-                    MAX(COALESCE(s.inserted_at, 0)), {} \
+                    MAX(COALESCE(s.inserted_at, 0)), {}, \
+                    MAX(CASE WHEN s.id = $2 THEN s.active END), \
+                    MAX(CASE WHEN s.id = $2 THEN s.expires_at END), \
+                    MAX(CASE WHEN s.id = $2 THEN COALESCE(s.inserted_at, 0) END) \
              FROM sessions s WHERE s.identity_id = $1",
             self.db_now()
         ))
@@ -537,6 +543,13 @@ impl Persister {
         .bind(&k)
         .fetch_one(&mut *tx)
         .await?;
+        let alive = active == Some(1)
+            && expires_at.is_some_and(|e| e > to_micros(now))
+            && !marker.revokes(inserted_at, &except);
+        if !alive {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         let before = newest.unwrap_or(0).max(db_now);
         sqlx::query(
             "UPDATE identities SET sessions_revoked_before = $1, sessions_revoked_except = $2 WHERE id = $3",
