@@ -1091,9 +1091,29 @@ fn report(a: &Args) -> Result<()> {
         );
         let storm = res.median(&[("backend", be), ("scenario", "storm_whoami")], "p99_us");
         let ratio = storm.zip(idle).map(|(s, i)| s / i);
+        // The baseline's whoami beside nice-19 hashing on every core, against its own idle p99.
+        let base_idle = res.median(
+            &[
+                ("backend", be),
+                ("scenario", "whoami_10k"),
+                ("server", "baseline"),
+                ("variant", "token"),
+            ],
+            "p99_us",
+        );
+        let base_storm = res.median(&[("backend", be), ("scenario", "storm_baseline")], "p99_us");
+        let base = match (base_storm, base_idle) {
+            (Some(s), Some(i)) => format!(
+                "{} beside nice-19 hashing (idle {}): {:.2}×",
+                ms(Some(s)),
+                ms(Some(i)),
+                s / i
+            ),
+            _ => String::new(),
+        };
         writeln!(
             o,
-            "| whoami p99 during a login storm ≤ 2× idle p99 | {be} | {} (idle {}) | | {} | {} |",
+            "| whoami p99 during a login storm ≤ 2× idle p99 | {be} | {} (idle {}) | {base} | {} | {} |",
             ms(storm),
             ms(idle),
             ratio.map(|r| format!("{r:.2}×")).unwrap_or_default(),
@@ -1223,6 +1243,14 @@ fn report(a: &Args) -> Result<()> {
         line(
             "the login storm beside it, 16 conns".into(),
             vec![("backend", be), ("scenario", "storm_login")],
+        )?;
+        line(
+            "baseline whoami beside nice-19 hashing on every core, 64 conns".into(),
+            vec![
+                ("backend", be),
+                ("scenario", "storm_baseline"),
+                ("server", "baseline"),
+            ],
         )?;
         let mut depths: Vec<i64> = res
             .rows(&[("backend", be), ("scenario", "admin_list")])
