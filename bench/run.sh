@@ -33,6 +33,8 @@ BIG_IDS=${BENCH_BIG_IDENTITIES:-99000}
 PORT=${BENCH_PORT:-14433}
 PUB=$PORT ADM=$((PORT + 1)) BASE=$((PORT + 2))
 CONNS=64
+# The last CPU this process may run on (its cpuset need not start at 0).
+LOAD_CPU=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status | tr ',' '\n' | tail -1 | sed 's/.*-//')
 SMALL_IDS=1000      # phase A: 1,000 identities × 10 sessions = the 10k-session scenario
 PER=10
 BIG_SESSIONS=1000   # one more identity with 1,000 sessions (revoke-all-others)
@@ -121,8 +123,6 @@ note_load() { record "\"scenario\":\"load\",\"at\":\"$1\"" "{\"loadavg\":\"$(cut
 # more than one), so that wrk's own threads do not wake on every core and preempt the server under
 # test; the server keeps every core to schedule on. On 2 cores, wrk -t2 unpinned put the bare
 # baseline's own whoami p99 at 2.5–4.3 ms; pinned, 1.5–1.6 ms at a higher throughput.
-# The last CPU this process may run on (its cpuset need not start at 0).
-LOAD_CPU=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status | tr ',' '\n' | tail -1 | sed 's/.*-//')
 load() { # load <wrk args…> (without -t); exec, so that a backgrounded `load` is wrk's own pid
   if [ "$(nproc)" -gt 1 ] && [ -n "$LOAD_CPU" ] && command -v taskset >/dev/null; then
     exec taskset -c "$LOAD_CPU" wrk -t1 "$@"
