@@ -223,8 +223,23 @@ impl Persister {
     /// from the session cache when it holds it, else one indexed read (then cached).
     pub async fn get_session_by_token_hash(&self, token_hash: &str) -> Result<Option<Arc<Cached>>> {
         if let Some(hit) = self.cache.get(token_hash) {
+            if hit.refresh_due() {
+                // Served from this copy; the next requests find a fresh one.
+                let this = self.clone();
+                let key = token_hash.to_string();
+                tokio::spawn(async move {
+                    if let Err(e) = this.read_through(&key).await {
+                        tracing::debug!(error = %e, "session cache: background refresh failed");
+                    }
+                });
+            }
             return Ok(Some(hit));
         }
+        self.read_through(token_hash).await
+    }
+
+    /// Read a session by token digest from the database, and cache what was read.
+    async fn read_through(&self, token_hash: &str) -> Result<Option<Arc<Cached>>> {
         let ticket = self.cache.ticket();
         let found = self.get_session_where(&BY_TOKEN, token_hash).await?;
         Ok(found.map(|s| match ticket {

@@ -21,7 +21,10 @@
 //! Entries also expire after `ttl` (a bound for changes made behind Ostiary's back, and for memory),
 //! and the cache holds at most `max_entries`. Each entry's lifetime is drawn between ¾ of `ttl` and
 //! `ttl`, so sessions cached together (at start, after a flush) do not all expire in the same
-//! instant and send one burst of reads to the database.
+//! instant and send one burst of reads to the database. A session still in use is read again in
+//! the background once it has lived ¾ of its lifetime ([`Cached::refresh_due`]), so a hot token's
+//! requests do not wait for a database read when its entry expires. The new read goes through the
+//! same ticket and stamps as any other.
 
 use super::Session;
 use std::collections::HashMap;
@@ -41,6 +44,8 @@ pub struct Cached {
     since: Instant,
     /// How long this entry may be served, at most the cache's `ttl`.
     life: Duration,
+    /// Whether a background read to replace this entry has been started.
+    refreshing: AtomicBool,
     body: OnceLock<axum::body::Bytes>,
 }
 
@@ -52,8 +57,17 @@ impl Cached {
             stamp: 0,
             since: Instant::now(),
             life: Duration::ZERO,
+            refreshing: AtomicBool::new(false),
             body: OnceLock::new(),
         })
+    }
+
+    /// True once per entry, when it has lived ¾ of its lifetime: time to read it again in the
+    /// background while this copy is still served.
+    pub fn refresh_due(&self) -> bool {
+        !self.life.is_zero()
+            && self.since.elapsed() >= self.life.mul_f64(0.75)
+            && !self.refreshing.swap(true, Ordering::Relaxed)
     }
 
     /// The whoami body, built once per cached session. It depends only on the session: a session
@@ -199,6 +213,7 @@ impl SessionCache {
             stamp: ticket.stamp,
             since: ticket.at,
             life: self.life(),
+            refreshing: AtomicBool::new(false),
             body: OnceLock::new(),
         });
         if !self.fresh(&entry) {
@@ -378,6 +393,19 @@ mod tests {
         c.put("x", session(Uuid::new_v4()), t);
         std::thread::sleep(Duration::from_millis(40));
         assert!(c.get("x").is_none());
+    }
+
+    #[test]
+    fn a_refresh_is_due_once_after_three_quarters_of_the_life() {
+        let c = SessionCache::new(64, Duration::from_secs(1), true);
+        let t = c.ticket().unwrap();
+        let e = c.put("r", session(Uuid::new_v4()), t);
+        assert!(!e.refresh_due(), "young entries are not refreshed");
+        std::thread::sleep(e.life.mul_f64(0.8));
+        assert!(c.get("r").is_some(), "still served while due");
+        assert!(e.refresh_due());
+        assert!(!e.refresh_due(), "one refresh per entry");
+        assert!(!Cached::uncached(session(Uuid::new_v4())).refresh_due());
     }
 
     #[test]
