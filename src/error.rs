@@ -121,6 +121,10 @@ pub enum Error {
     /// Anything else unexpected: 500, details logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// A write based on a read that another request has changed since (optimistic concurrency):
+    /// read again and retry, or answer 409.
+    #[error("the record was changed by another request")]
+    Stale,
 }
 
 impl From<ApiError> for Error {

@@ -473,16 +473,32 @@ impl Default for Limits {
     }
 }
 
-/// Brute-force protection (on by default): failed password logins per identifier and per client
-/// address, failed code submissions per client address.
+/// Brute-force protection (on by default). Every attempt is counted before its password or code is
+/// compared, so a parallel burst cannot outrun a limit. Hard limits (429) apply per client address
+/// and per (identifier, client address); per identifier alone, attempts beyond
+/// `login_per_identifier` are slowed by a growing delay instead, so a stranger cannot lock an
+/// account. IPv6 clients count per /64.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct RateLimit {
     pub enabled: bool,
     pub window: GoDuration,
+    /// Attempts on one identifier (from anywhere) before each further attempt is delayed.
     pub login_per_identifier: i64,
+    /// Attempts on one identifier from one client address before 429.
+    pub login_per_identifier_and_address: i64,
+    /// Login attempts from one client address (any identifier) before 429.
     pub login_per_address: i64,
+    /// The first delay beyond `login_per_identifier`; it doubles with each further attempt.
+    pub login_delay: GoDuration,
+    /// The longest delay.
+    pub login_delay_max: GoDuration,
+    /// Code (and link) submissions from one client address before 429.
     pub code_per_address: i64,
+    /// Codes or links sent on request of one client address before 429.
+    pub code_sends_per_address: i64,
+    /// Codes or links sent to one recipient address before 429.
+    pub code_sends_per_recipient: i64,
     /// Proxies (IP addresses or CIDR ranges) whose forwarding headers are believed for the client
     /// address; from anyone else only the socket address counts.
     pub trusted_proxies: Vec<String>,
@@ -494,8 +510,13 @@ impl Default for RateLimit {
             enabled: true,
             window: GoDuration(Duration::minutes(15)),
             login_per_identifier: 10,
+            login_per_identifier_and_address: 10,
             login_per_address: 100,
+            login_delay: GoDuration(Duration::milliseconds(500)),
+            login_delay_max: GoDuration(Duration::seconds(20)),
             code_per_address: 30,
+            code_sends_per_address: 20,
+            code_sends_per_recipient: 5,
             trusted_proxies: Vec::new(),
         }
     }

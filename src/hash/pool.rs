@@ -122,11 +122,19 @@ impl Hasher {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(HashError::PasswordTooLong {
+                max: MAX_PASSWORD_BYTES,
+            });
+        }
         self.run(move |c| super::hash_password(c, password.as_bytes()))
             .await
     }
 
     pub async fn verify(&self, password: String, hash: String) -> Result<bool, HashError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(false);
+        }
         self.run(move |_| super::verify_password(password.as_bytes(), &hash))
             .await
     }
@@ -147,10 +155,14 @@ impl Hasher {
     pub fn max_password_bytes(&self) -> Option<usize> {
         match self.config.algorithm {
             Algorithm::Bcrypt => Some(72),
-            Algorithm::Argon2 => None,
+            Algorithm::Argon2 => Some(MAX_PASSWORD_BYTES),
         }
     }
 }
+
+/// The longest password hashed or compared: argon2 has no limit of its own, and a request body
+/// may hold megabytes.
+pub const MAX_PASSWORD_BYTES: usize = 4096;
 
 /// `n` hashing threads sharing one queue; they end when the last [`Hasher`] clone is dropped.
 fn start_threads(n: usize, niceness: i32) -> Result<mpsc::Sender<Job>, String> {

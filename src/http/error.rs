@@ -79,6 +79,9 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let api = match self {
             Error::Api(e) => *e,
+            Error::Stale => ApiError::new(409).with_reason(
+                "The identity was changed by another request at the same time. Please try again.",
+            ),
             other => {
                 // Details stay in the log; the client gets the generic 500.
                 tracing::error!(error = %other, "internal error");

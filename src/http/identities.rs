@@ -67,7 +67,7 @@ pub struct PasswordImportConfig {
     pub use_password_migration_hook: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateIdentityBody {
     pub schema_id: Option<String>,
@@ -421,7 +421,29 @@ pub async fn update_identity(
     Path(id): Path<String>,
     KJson(body): KJson<UpdateIdentityBody>,
 ) -> Result<Response> {
-    let id = parse_uuid(&id)?;
+    retry_stale(|| put_once(&r, &id, body.clone())).await
+}
+
+/// Run an admin read-modify-write again when a concurrent write came between its read and its
+/// write (optimistic concurrency): the admin's change is applied to the fresh identity, and
+/// neither write is lost.
+async fn retry_stale<F, Fut>(mut once: F) -> Result<Response>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Response>>,
+{
+    use crate::persistence::identity::{stale_backoff, STALE_TRIES};
+    for n in 1..STALE_TRIES {
+        match once().await {
+            Err(Error::Stale) => stale_backoff(n).await,
+            other => return other,
+        }
+    }
+    once().await
+}
+
+async fn put_once(r: &Registry, id: &str, body: UpdateIdentityBody) -> Result<Response> {
+    let id = parse_uuid(id)?;
     let mut identity = r
         .persister
         .get_identity(id, true)
@@ -444,7 +466,7 @@ pub async fn update_identity(
     identity.metadata_admin = body.metadata_admin.filter(|v| !v.is_null());
     identity.external_id = body.external_id.filter(|e| !e.is_empty());
     if let Some(pw) = body.credentials.as_ref().and_then(|c| c.password.as_ref()) {
-        if let Some(c) = password_credential(&r, pw, now).await? {
+        if let Some(c) = password_credential(r, pw, now).await? {
             identity.credentials.insert("password".into(), c);
         }
     }
@@ -455,7 +477,7 @@ pub async fn update_identity(
     }
     Ok(json_response(
         StatusCode::OK,
-        &admin_view(&r, &identity, &[]),
+        &admin_view(r, &identity, &[]),
     ))
 }
 
@@ -465,7 +487,11 @@ pub async fn patch_identity(
     Path(id): Path<String>,
     KJson(patch): KJson<Value>,
 ) -> Result<Response> {
-    let id = parse_uuid(&id)?;
+    retry_stale(|| patch_once(&r, &id, patch.clone())).await
+}
+
+async fn patch_once(r: &Registry, id: &str, patch: Value) -> Result<Response> {
+    let id = parse_uuid(id)?;
     let patch_error = || Error::bad_request("An error occured when applying the JSON patch");
     let patch: json_patch::Patch = serde_json::from_value(patch).map_err(|_| patch_error())?;
     for op in patch.iter() {
@@ -498,7 +524,7 @@ pub async fn patch_identity(
         .get_identity(id, true)
         .await?
         .ok_or_else(Error::not_found)?;
-    let mut doc = admin_view(&r, &identity, &[]);
+    let mut doc = admin_view(r, &identity, &[]);
     json_patch::patch(&mut doc, &patch).map_err(|_| patch_error())?;
     let now = r.clock.now();
     let str_field = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
@@ -538,7 +564,7 @@ pub async fn patch_identity(
     }
     Ok(json_response(
         StatusCode::OK,
-        &admin_view(&r, &identity, &[]),
+        &admin_view(r, &identity, &[]),
     ))
 }
 

@@ -141,6 +141,25 @@ impl From<Error> for (Error, bool) {
     }
 }
 
+/// The status of a recovery or verification flow answered after a submission: 400 when it carries
+/// an error, except a wrong code, which (as in Kratos's code strategy) is the form shown again: 200.
+fn code_flow_status(f: &Flow) -> StatusCode {
+    const WRONG_CODE: [u32; 2] = [
+        crate::selfservice::text::RECOVERY_CODE_INVALID,
+        crate::selfservice::text::VERIFICATION_CODE_INVALID,
+    ];
+    let failed =
+        f.ui.messages
+            .iter()
+            .chain(f.ui.nodes.iter().flat_map(|n| &n.messages))
+            .any(|m| m.kind == "error" && !WRONG_CODE.contains(&m.id));
+    if failed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// `POST /self-service/verification?flow=`
 pub async fn update_verification_flow(
     State(r): State<Registry>,
@@ -168,17 +187,7 @@ pub async fn update_verification_flow(
         let f = verification::submit(&r, &req, f, sub)
             .await
             .map_err(|e| (e, api))?;
-        let failed =
-            f.ui.messages
-                .iter()
-                .chain(f.ui.nodes.iter().flat_map(|n| &n.messages))
-                .any(|m| m.kind == "error");
-        let status = if failed {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        Ok(fr::respond_flow(&r, &f, &req, status, None))
+        Ok(fr::respond_flow(&r, &f, &req, code_flow_status(&f), None))
     }
     .await;
     match result {
@@ -225,16 +234,7 @@ pub async fn update_recovery_flow(
             .map_err(|e| (e, api))?
         {
             recovery::Outcome::Flow(f) => {
-                let failed =
-                    f.ui.messages
-                        .iter()
-                        .chain(f.ui.nodes.iter().flat_map(|n| &n.messages))
-                        .any(|m| m.kind == "error");
-                let status = if failed {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    StatusCode::OK
-                };
+                let status = code_flow_status(&f);
                 let req = crate::selfservice::request::FlowRequest {
                     next_csrf: None,
                     ..req
@@ -298,6 +298,8 @@ fn recovered(
 pub async fn verification_link(
     State(r): State<Registry>,
     headers: HeaderMap,
+    uri: Uri,
+    ci: ClientInfo,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let is_json = super::extract::is_json_request(&headers);
@@ -316,9 +318,11 @@ pub async fn verification_link(
             f.ui.reset_messages();
             f.ui.messages
                 .push(crate::selfservice::text::verification_expired(0.0));
-        } else if f.state != "passed_challenge"
-            && !verification::check(&r, &mut f, &secret, is_token).await?
-        {
+        } else if f.state != "passed_challenge" && {
+            let (req, _) = build(&r, &headers, &uri, ci, false).await?;
+            let client = req.client_address.as_deref();
+            !verification::check(&r, client, &mut f, &secret, is_token).await?
+        } {
             f.ui.reset_messages();
             f.ui.messages.push(if is_token {
                 crate::selfservice::text::verification_token_invalid()

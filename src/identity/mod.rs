@@ -100,6 +100,8 @@ pub struct Identity {
     pub credentials: BTreeMap<String, Credential>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The stored version this copy was read at (optimistic concurrency); never on the wire.
+    pub version: i64,
 }
 
 impl Identity {
@@ -119,6 +121,7 @@ impl Identity {
             credentials: BTreeMap::new(),
             created_at: now,
             updated_at: now,
+            version: 0,
         }
     }
 

@@ -121,31 +121,33 @@ impl Persister {
     }
 
     /// Mark a verifiable address verified (in its table and in the identity's address document).
+    /// Only the address changes: a concurrent write to the identity is re-read, never reverted.
     pub async fn mark_address_verified(
         &self,
         identity_id: Uuid,
         address: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let Some(mut identity) = self.get_identity(identity_id, true).await? else {
-            return Ok(false);
-        };
         let mut changed = false;
-        for a in identity
-            .verifiable_addresses
-            .iter_mut()
-            .filter(|a| a.value == address)
-        {
-            a.verified = true;
-            a.status = "completed".into();
-            a.verified_at = Some(now);
-            a.updated_at = now;
-            changed = true;
-        }
-        if changed {
-            identity.updated_at = now;
-            self.update_identity(&identity).await?;
-        }
+        self.modify_identity(identity_id, |identity| {
+            changed = false;
+            for a in identity
+                .verifiable_addresses
+                .iter_mut()
+                .filter(|a| a.value == address)
+            {
+                a.verified = true;
+                a.status = "completed".into();
+                a.verified_at = Some(now);
+                a.updated_at = now;
+                changed = true;
+            }
+            if changed {
+                identity.updated_at = now;
+            }
+            changed
+        })
+        .await?;
         Ok(changed)
     }
 
@@ -157,24 +159,20 @@ impl Persister {
         status: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let Some(mut identity) = self.get_identity(identity_id, true).await? else {
-            return Ok(());
-        };
-        let mut changed = false;
-        for a in identity
-            .verifiable_addresses
-            .iter_mut()
-            .filter(|a| a.value == address && !a.verified)
-        {
-            if a.status != status {
+        self.modify_identity(identity_id, |identity| {
+            let mut changed = false;
+            for a in identity
+                .verifiable_addresses
+                .iter_mut()
+                .filter(|a| a.value == address && !a.verified && a.status != status)
+            {
                 a.status = status.into();
                 a.updated_at = now;
                 changed = true;
             }
-        }
-        if changed {
-            self.update_identity(&identity).await?;
-        }
+            changed
+        })
+        .await?;
         Ok(())
     }
 

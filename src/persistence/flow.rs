@@ -103,6 +103,20 @@ impl Persister {
         Ok(n == 1)
     }
 
+    /// Count one code submission on a flow, unless it had `max` already: one atomic statement, so
+    /// parallel submissions each get their own number. False when the flow is used up (or gone).
+    pub async fn count_code_submission(&self, id: Uuid, max: i64) -> Result<bool> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "UPDATE selfservice_flows SET submit_count = submit_count + 1 \
+             WHERE id = $1 AND submit_count < $2 RETURNING submit_count",
+        )
+        .bind(id.to_string())
+        .bind(max)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(row.is_some())
+    }
+
     pub async fn save_error(&self, id: Uuid, error: &Value, now: DateTime<Utc>) -> Result<()> {
         sqlx::query("INSERT INTO selfservice_errors (id, error, created_at) VALUES ($1, $2, $3)")
             .bind(id.to_string())

@@ -2,13 +2,24 @@
 
 use super::rows::*;
 use super::{on_unique, placeholders, Persister};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::identity::manager::CONFLICT_REASON;
 use crate::identity::Identity;
 use crate::time::to_micros;
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// How often a read-modify-write of an identity is tried before it gives up with [`Error::Stale`].
+pub const STALE_TRIES: u32 = 16;
+
+/// The pause before try `n + 1` after `n` stale writes: random, up to 2^n ms (capped at 64 ms),
+/// so writers that collided do not collide again in step.
+pub async fn stale_backoff(n: u32) {
+    use rand::Rng;
+    let ms = rand::thread_rng().gen_range(0..=(1u64 << n.min(6)));
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
 
 /// What `list_identities` selects. At most one filter is set (the handler enforces it).
 #[derive(Debug, Default, Clone)]
@@ -32,7 +43,7 @@ impl Persister {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES ({})",
-            placeholders(0, 12)
+            placeholders(0, 13)
         ))
         .bind(identity.id.to_string())
         .bind(&identity.schema_id)
@@ -46,6 +57,7 @@ impl Persister {
         .bind(addresses_json(identity))
         .bind(to_micros(identity.created_at))
         .bind(to_micros(identity.updated_at))
+        .bind(identity.version)
         .execute(&mut *tx)
         .await
         .map_err(|e| on_unique(e, CONFLICT_REASON))?;
@@ -54,14 +66,15 @@ impl Persister {
         Ok(())
     }
 
-    /// Replace an identity's fields, credentials, identifiers and addresses in one transaction.
+    /// Replace an identity's fields, credentials, identifiers and addresses in one transaction, if
+    /// it is still at the version it was read at ([`Error::Stale`] when another write came first).
     /// Returns false when the identity does not exist.
     pub async fn update_identity(&self, identity: &Identity) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         let updated = sqlx::query(
             "UPDATE identities SET schema_id = $1, state = $2, state_changed_at = $3, traits = $4, \
              metadata_public = $5, metadata_admin = $6, external_id = $7, organization_id = $8, \
-             updated_at = $9, addresses = $10 WHERE id = $11",
+             updated_at = $9, addresses = $10, version = version + 1 WHERE id = $11 AND version = $12",
         )
         .bind(&identity.schema_id)
         .bind(identity.state.as_str())
@@ -74,12 +87,21 @@ impl Persister {
         .bind(to_micros(identity.updated_at))
         .bind(addresses_json(identity))
         .bind(identity.id.to_string())
+        .bind(identity.version)
         .execute(&mut *tx)
         .await
         .map_err(|e| on_unique(e, CONFLICT_REASON))?
         .rows_affected();
         if updated == 0 {
-            return Ok(false);
+            let exists: Option<(i64,)> =
+                sqlx::query_as("SELECT version FROM identities WHERE id = $1")
+                    .bind(identity.id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return match exists {
+                Some(_) => Err(Error::Stale),
+                None => Ok(false),
+            };
         }
         let id = identity.id.to_string();
         for table in [
@@ -97,6 +119,32 @@ impl Persister {
         tx.commit().await?;
         self.invalidated([identity.id]).await;
         Ok(true)
+    }
+
+    /// Read an identity, change it with `change` (which says whether it changed anything) and write
+    /// it back, reading again and re-applying the change when a concurrent write came first. None
+    /// when the identity does not exist.
+    pub async fn modify_identity(
+        &self,
+        id: Uuid,
+        mut change: impl FnMut(&mut Identity) -> bool,
+    ) -> Result<Option<Identity>> {
+        for n in 0..STALE_TRIES {
+            // With credentials: an update writes them back.
+            let Some(mut identity) = self.get_identity(id, true).await? else {
+                return Ok(None);
+            };
+            if !change(&mut identity) {
+                return Ok(Some(identity));
+            }
+            match self.update_identity(&identity).await {
+                Ok(true) => return Ok(Some(identity)),
+                Ok(false) => return Ok(None),
+                Err(Error::Stale) => stale_backoff(n).await,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Stale)
     }
 
     pub async fn get_identity(&self, id: Uuid, with_credentials: bool) -> Result<Option<Identity>> {

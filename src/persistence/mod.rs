@@ -20,6 +20,7 @@ pub mod identity;
 pub mod rate_limit;
 pub mod rows;
 pub mod session;
+pub mod session_reauth;
 
 use crate::error::{Error, Result};
 use crate::session::cache::SessionCache;

@@ -30,22 +30,13 @@ impl Persister {
         Ok(row)
     }
 
-    /// The events counted for `key` in the current window, and its start (0, now when none).
-    pub async fn rate_peek(
-        &self,
-        key: &str,
-        window: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<(i64, i64)> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT count, window_start FROM rate_limits WHERE key = $1")
-                .bind(key)
-                .fetch_optional(&self.read)
-                .await?;
-        Ok(match row {
-            Some((count, start)) if start > to_micros(now - window) => (count, start),
-            _ => (0, to_micros(now)),
-        })
+    /// Take one event back from `key` (an attempt counted first that turned out to be legitimate).
+    pub async fn rate_release(&self, key: &str) -> Result<()> {
+        sqlx::query("UPDATE rate_limits SET count = count - 1 WHERE key = $1 AND count > 0")
+            .bind(key)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     /// Forget `key` (after a successful login the identifier's failures no longer count).

@@ -20,7 +20,8 @@ pub(crate) fn opt_json(s: Option<String>) -> Result<Option<Value>> {
 }
 
 pub(crate) const IDENTITY_COLUMNS: &str = "id, schema_id, state, state_changed_at, traits, \
-     metadata_public, metadata_admin, external_id, organization_id, addresses, created_at, updated_at";
+     metadata_public, metadata_admin, external_id, organization_id, addresses, created_at, updated_at, \
+     version";
 
 /// The `identities.addresses` document.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -53,6 +54,7 @@ pub(crate) struct IdentityRow {
     pub addresses: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub version: i64,
 }
 
 impl IdentityRow {
@@ -74,6 +76,7 @@ impl IdentityRow {
             credentials: BTreeMap::new(),
             created_at: from_micros(self.created_at),
             updated_at: from_micros(self.updated_at),
+            version: self.version,
         })
     }
 }

@@ -48,6 +48,7 @@ struct SessionIdentityRow {
     i_addresses: String,
     i_created_at: i64,
     i_updated_at: i64,
+    i_version: i64,
     #[sqlx(flatten)]
     marker: Marker,
 }
@@ -67,6 +68,7 @@ impl SessionIdentityRow {
             addresses: self.i_addresses,
             created_at: self.i_created_at,
             updated_at: self.i_updated_at,
+            version: self.i_version,
         }
         .into_identity()?;
         let mut session = self.session.into_session_under(&self.marker)?;

@@ -3,14 +3,67 @@
 //! brute-force a code offline; link tokens (≥ 190 bits) as plain SHA-256. Both compare by digest
 //! lookup, never by string comparison of secrets.
 
+use crate::error::{Error, Result};
+use crate::persistence::code::StoredCode;
 use crate::registry::Registry;
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
 use uuid::Uuid;
 
-/// Wrong submissions a flow tolerates before its codes are void (Kratos allows 5).
-pub const MAX_ATTEMPTS: u32 = 5;
+/// Code submissions a flow takes; after that its codes are void (Kratos allows 5).
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// What a submitted code or link token came to.
+pub enum Checked {
+    /// A valid, unused, unexpired code, now marked used (by this request only).
+    Valid(StoredCode),
+    /// Wrong, expired or already used.
+    Invalid,
+}
+
+/// 400: the flow took its five code submissions; its codes are void.
+pub fn submitted_too_often() -> Error {
+    Error::bad_request("The request was submitted too often. Please request another code.")
+}
+
+/// Check a code (`is_link_token` false: counted against the flow's five submissions) or a link
+/// token of `kind` on flow `flow_id`. Every count happens before the comparison, each in one atomic
+/// statement: the client address first (429), then the flow (400 once it has had five; its codes
+/// are then void). A valid code is marked used in the same step that finds it valid, so two
+/// requests never both succeed.
+pub async fn consume(
+    r: &Registry,
+    client: Option<&str>,
+    flow_id: Uuid,
+    kind: &str,
+    digest: &str,
+    is_link_token: bool,
+) -> Result<Checked> {
+    let now = r.clock.now();
+    super::rate_limit::code_attempt(r, client).await?;
+    if !is_link_token
+        && !r
+            .persister
+            .count_code_submission(flow_id, MAX_ATTEMPTS)
+            .await?
+    {
+        r.persister.invalidate_flow_codes(flow_id, now).await?;
+        return Err(submitted_too_often());
+    }
+    let found = r
+        .persister
+        .find_code(kind, digest, Some(flow_id), now)
+        .await?
+        .filter(|c| !c.used && !c.expired);
+    match found {
+        Some(code) if r.persister.use_code(code.id, now).await? => {
+            super::rate_limit::code_succeeded(r, client).await?;
+            Ok(Checked::Valid(code))
+        }
+        _ => Ok(Checked::Invalid),
+    }
+}
 
 pub fn new_code() -> String {
     let n: u32 = rand::rngs::OsRng.gen_range(0..1_000_000);

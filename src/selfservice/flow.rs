@@ -79,9 +79,6 @@ pub struct Flow {
     /// binding yet: the token is the credential.
     #[serde(default)]
     pub skip_csrf: bool,
-    /// Wrong code submissions so far (recovery and verification).
-    #[serde(default)]
-    pub attempts: u32,
 }
 
 impl Flow {
@@ -119,7 +116,6 @@ impl Flow {
             identity_id: None,
             continue_with: Vec::new(),
             skip_csrf: false,
-            attempts: 0,
         }
     }
 

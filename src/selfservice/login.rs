@@ -12,6 +12,12 @@ use crate::session::manager::{self, Issued};
 use crate::session::{AuthenticationMethod, Session};
 use serde_json::Value;
 
+/// `selfservice.methods.password.enabled` (default true): whether the password method takes part
+/// in login, registration and settings.
+pub fn password_enabled(r: &Registry) -> bool {
+    r.config.selfservice.methods.password.enabled
+}
+
 /// Query parameters of the init endpoints.
 #[derive(Debug, Default)]
 pub struct InitQuery {
@@ -112,6 +118,16 @@ pub async fn init(
                 .unwrap_or_default(),
         );
     }
+    if password_enabled(r) {
+        password_nodes(r, req, &mut f).await?;
+    }
+    f.save(r).await?;
+    Ok(f)
+}
+
+/// The password method's login nodes: the identifier (hidden and filled in on a refresh), the
+/// password and the submit button.
+async fn password_nodes(r: &Registry, req: &FlowRequest, f: &mut Flow) -> Result<()> {
     let refresh_identifier = if f.refresh {
         match &req.current {
             Some((s, _)) => refresh_identifier(r, s).await?,
@@ -149,8 +165,7 @@ pub async fn init(
             .value("password")
             .label(submit_label),
     );
-    f.save(r).await?;
-    Ok(f)
+    Ok(())
 }
 
 async fn refresh_identifier(r: &Registry, s: &Session) -> Result<Option<String>> {
@@ -247,7 +262,7 @@ pub async fn submit(
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    if body.method.as_deref() != Some("password") {
+    if body.method.as_deref() != Some("password") || !password_enabled(r) {
         f.ui.messages.push(text::no_login_strategy());
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
@@ -279,15 +294,20 @@ pub async fn submit(
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    super::rate_limit::check_login(r, req.client_address.as_deref(), &identifier).await?;
-    let identity = verify(r, &identifier, &password).await?;
+    let client = req.client_address.as_deref();
+    super::rate_limit::login_attempt(r, client, &identifier).await?;
+    let identity = if password.len() > super::password_policy::MAX_PASSWORD_BYTES {
+        // No stored password is this long: refused before any hashing work.
+        None
+    } else {
+        verify(r, &identifier, &password).await?
+    };
     let Some(identity) = identity else {
-        super::rate_limit::login_failed(r, req.client_address.as_deref(), &identifier).await?;
         f.ui.messages.push(text::invalid_credentials());
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
     };
-    super::rate_limit::login_succeeded(r, &identifier).await?;
+    super::rate_limit::login_succeeded(r, client, &identifier).await?;
     if !identity.is_active() {
         return Err(ApiError::new(401)
             .with_reason("This account was disabled.")
@@ -349,20 +369,33 @@ pub async fn submit(
         user_agent: req.device.user_agent.clone(),
         location: req.device.location.clone(),
     };
-    let issued = manager::issue(
-        &r.persister,
-        &r.config,
-        &identity,
-        vec![method],
-        device,
-        now,
-    )
-    .await?;
-    // A refresh replaces the caller's session with a freshly authenticated one (new token, no
-    // fixation); the old one is revoked so no stale credential stays valid.
-    if let Some((old, _)) = req.current.as_ref().filter(|_| f.refresh) {
-        r.persister.revoke_session(old.id, now).await?;
-    }
+    // A refresh re-authenticates the caller's session in place, as Kratos does: same id, same
+    // token, so a native app keeps its token.
+    let current = req.current.clone().filter(|_| f.refresh);
+    let issued = match current {
+        Some(current) => manager::reauthenticate(
+            &r.persister,
+            &r.config,
+            current,
+            &identity,
+            method,
+            device,
+            now,
+        )
+        .await?
+        .ok_or_else(|| Error::session_inactive("No active session was found in this request."))?,
+        None => {
+            manager::issue(
+                &r.persister,
+                &r.config,
+                &identity,
+                vec![method],
+                device,
+                now,
+            )
+            .await?
+        }
+    };
     f.ui.clear_secrets();
     f.save(r).await?;
     let redirect_to = after_login_url(r, &f);
@@ -398,12 +431,26 @@ pub async fn verify(r: &Registry, identifier: &str, password: &str) -> Result<Op
     }
     if r.hasher.needs_rehash(&hash) {
         if let Ok(new_hash) = r.hasher.hash(password.to_string()).await {
-            if let Some(c) = identity.credentials.get_mut("password") {
-                c.config = serde_json::json!({ "hashed_password": new_hash });
-                c.updated_at = r.clock.now();
-            }
-            if let Err(e) = r.persister.update_identity(&identity).await {
-                tracing::warn!(error = %e, "could not store the re-hashed password");
+            // Only the password credential changes, and only if it is still the one verified.
+            let now = r.clock.now();
+            let stored = r
+                .persister
+                .modify_identity(identity.id, |i| match i.credentials.get_mut("password") {
+                    Some(c)
+                        if c.config.get("hashed_password").and_then(Value::as_str)
+                            == Some(hash.as_str()) =>
+                    {
+                        c.config = serde_json::json!({ "hashed_password": new_hash });
+                        c.updated_at = now;
+                        true
+                    }
+                    _ => false,
+                })
+                .await;
+            match stored {
+                Ok(Some(fresh)) => identity = fresh,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not store the re-hashed password"),
             }
         }
     }

@@ -1,9 +1,34 @@
 //! The password policy of the password method: minimum length, the identifier-similarity check,
-//! and the hasher's maximum (bcrypt: 72 bytes).
+//! and a maximum length (the hasher's, bcrypt: 72 bytes, and never over [`MAX_PASSWORD_BYTES`]),
+//! checked before any other work. The similarity check is quadratic, so it runs on a blocking
+//! thread, never on the async runtime ([`check_blocking`]).
 
 use super::text;
 use super::ui::Message;
 use crate::config::PasswordPolicy;
+
+pub use crate::hash::pool::MAX_PASSWORD_BYTES;
+
+/// [`check`] on a blocking thread.
+pub async fn check_blocking(
+    policy: &PasswordPolicy,
+    max_bytes: Option<usize>,
+    password: &str,
+    identifiers: &[String],
+) -> Option<Message> {
+    let max = max_bytes
+        .unwrap_or(MAX_PASSWORD_BYTES)
+        .min(MAX_PASSWORD_BYTES);
+    if password.len() > max {
+        // Refused before any copy or thread hop.
+        return Some(text::password_too_long(max, password.len()));
+    }
+    let (policy, password, identifiers) =
+        (policy.clone(), password.to_string(), identifiers.to_vec());
+    tokio::task::spawn_blocking(move || check(&policy, Some(max), &password, &identifiers))
+        .await
+        .unwrap_or_else(|_| Some(text::password_too_similar()))
+}
 
 /// The first policy violation of `password` for an identity with these identifiers.
 pub fn check(
@@ -13,13 +38,14 @@ pub fn check(
     identifiers: &[String],
 ) -> Option<Message> {
     let len = password.len();
+    let max = max_bytes
+        .unwrap_or(MAX_PASSWORD_BYTES)
+        .min(MAX_PASSWORD_BYTES);
+    if len > max {
+        return Some(text::password_too_long(max, len));
+    }
     if len < policy.min_password_length {
         return Some(text::password_too_short(policy.min_password_length, len));
-    }
-    if let Some(max) = max_bytes {
-        if len > max {
-            return Some(text::password_too_long(max, len));
-        }
     }
     if policy.identifier_similarity_check_enabled {
         let pw = password.to_lowercase();
@@ -76,6 +102,15 @@ fn longest_common_substring(a: &[char], b: &[char]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_password_is_longer_than_the_cap() {
+        let long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        let m = check(&policy(), None, &long, &["someone@example.com".into()]).unwrap();
+        assert_eq!(m.id, 4000033);
+        assert!(check(&policy(), Some(1 << 20), &long, &[]).is_some());
+        assert!(check(&policy(), None, &"a1b2 c3d4 ".repeat(400), &[]).is_none());
+    }
 
     fn policy() -> PasswordPolicy {
         PasswordPolicy::default()

@@ -2,7 +2,7 @@
 //! address; a valid one logs the identity in with a privileged session and continues into a
 //! settings flow. Unknown addresses get the same answer as known ones.
 
-use super::codes::{self, MAX_ATTEMPTS};
+use super::codes::{self, Checked};
 use super::flow::{Flow, FlowType, Kind};
 use super::login::{checked_return_to, ensure_csrf};
 use super::request::FlowRequest;
@@ -137,7 +137,8 @@ fn code_nodes(f: &mut Flow, address: Option<&str>) {
     }
 }
 
-async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
+async fn send(r: &Registry, client: Option<&str>, f: &mut Flow, address: &str) -> Result<()> {
+    super::rate_limit::code_send(r, client, address).await?;
     let now = r.clock.now();
     let m = method(r);
     let owner = r
@@ -235,9 +236,6 @@ pub async fn check(
     is_link_token: bool,
 ) -> Result<Option<(Issued, Flow)>> {
     let now = r.clock.now();
-    if f.attempts >= MAX_ATTEMPTS {
-        return Ok(None);
-    }
     let (kind, digest, method) = if is_link_token {
         ("recovery_link", codes::link_digest(secret), "link_recovery")
     } else {
@@ -247,20 +245,15 @@ pub async fn check(
             "code_recovery",
         )
     };
-    let code = r
-        .persister
-        .find_code(kind, &digest, Some(f.id), now)
-        .await?;
-    let Some(code) = code.filter(|c| !c.used && !c.expired) else {
-        f.attempts += 1;
+    let client = req.client_address.as_deref();
+    let Checked::Valid(code) =
+        codes::consume(r, client, f.id, kind, &digest, is_link_token).await?
+    else {
         return Ok(None);
     };
     let Some(identity_id) = code.identity_id else {
         return Ok(None);
     };
-    if !r.persister.use_code(code.id, now).await? {
-        return Ok(None);
-    }
     let Some(identity) = r
         .persister
         .get_identity(identity_id, true)
@@ -331,12 +324,7 @@ pub async fn submit(
     let email = body.email.clone().filter(|e| !e.trim().is_empty());
     match (code, email) {
         (Some(code), _) if f.state == "sent_email" && method(r) == "code" => {
-            super::rate_limit::check_code(r, req.client_address.as_deref()).await?;
-            let outcome = check(r, req, &mut f, &code, false).await?;
-            if outcome.is_none() {
-                super::rate_limit::code_failed(r, req.client_address.as_deref()).await?;
-            }
-            match outcome {
+            match check(r, req, &mut f, &code, false).await? {
                 Some((issued, settings)) => {
                     f.save(r).await?;
                     return Ok(Outcome::Recovered {
@@ -359,7 +347,7 @@ pub async fn submit(
                     Message::error(4000040, "Enter a valid email address"),
                 );
             } else {
-                send(r, &mut f, &address).await?;
+                send(r, req.client_address.as_deref(), &mut f, &address).await?;
             }
         }
         _ => f.ui.add_node_message("email", text::missing("email")),

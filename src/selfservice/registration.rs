@@ -87,6 +87,11 @@ pub async fn init(
             .push(Node::input("default", "csrf_token", "hidden").required());
         f.csrf_secret = req.csrf_cookie.clone();
     }
+    // The password method is the only registration method: disabled, the form offers nothing.
+    if !super::login::password_enabled(r) {
+        f.save(r).await?;
+        return Ok(f);
+    }
     let schema = r.schemas.default_schema();
     f.ui.nodes.extend(trait_nodes(&schema.raw, "default"));
     f.ui.nodes.push(
@@ -165,7 +170,7 @@ pub async fn submit(
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    if body.method.as_deref() != Some("password") {
+    if body.method.as_deref() != Some("password") || !super::login::password_enabled(r) {
         f.ui.messages.push(text::no_registration_strategy());
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
@@ -202,12 +207,14 @@ pub async fn submit(
                 "Could not find any login identifiers. Did you forget to set them? This could also be caused by a server misconfiguration.",
             ));
             invalid = true;
-        } else if let Some(m) = password_policy::check(
+        } else if let Some(m) = password_policy::check_blocking(
             &r.config.selfservice.methods.password.config,
             r.hasher.max_password_bytes(),
             &password,
             &identifiers,
-        ) {
+        )
+        .await
+        {
             f.ui.add_node_message("password", m);
             invalid = true;
         }

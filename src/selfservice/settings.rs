@@ -28,6 +28,26 @@ pub fn no_session() -> Error {
 /// Build the nodes of a settings flow for an identity (traits filled in).
 fn draw(r: &Registry, f: &mut Flow, identity: &Identity) {
     f.ui.nodes.retain(|n| n.name() == "csrf_token");
+    if r.config.selfservice.methods.profile.enabled {
+        draw_profile(r, f, identity);
+    }
+    if super::login::password_enabled(r) {
+        f.ui.nodes.push(
+            Node::input("password", "password", "password")
+                .required()
+                .attr("autocomplete", "new-password")
+                .label(text::password_label()),
+        );
+        f.ui.nodes.push(
+            Node::input("password", "method", "submit")
+                .value("password")
+                .label(text::save_label()),
+        );
+    }
+}
+
+/// The profile method's nodes: the traits, filled in, and its submit button.
+fn draw_profile(r: &Registry, f: &mut Flow, identity: &Identity) {
     if let Some(schema) = r.schemas.get(&identity.schema_id) {
         let mut nodes = trait_nodes(&schema.raw, "profile");
         for n in &mut nodes {
@@ -46,17 +66,6 @@ fn draw(r: &Registry, f: &mut Flow, identity: &Identity) {
     f.ui.nodes.push(
         Node::input("profile", "method", "submit")
             .value("profile")
-            .label(text::save_label()),
-    );
-    f.ui.nodes.push(
-        Node::input("password", "password", "password")
-            .required()
-            .attr("autocomplete", "new-password")
-            .label(text::password_label()),
-    );
-    f.ui.nodes.push(
-        Node::input("password", "method", "submit")
-            .value("password")
             .label(text::save_label()),
     );
 }
@@ -187,7 +196,12 @@ pub async fn submit(
     }
     f.ui.reset_messages();
     f.state = "show_form".into();
-    match body.method.as_deref() {
+    let method = body.method.as_deref().filter(|m| match *m {
+        "profile" => r.config.selfservice.methods.profile.enabled,
+        "password" => super::login::password_enabled(r),
+        _ => false,
+    });
+    match method {
         Some("profile") => {
             let traits = body.traits.clone().unwrap_or_else(|| json!({}));
             let mut updated = identity.clone();
@@ -278,12 +292,13 @@ pub async fn submit(
                         .collect()
                 })
                 .unwrap_or_default();
-            let mut problem = password_policy::check(
+            let mut problem = password_policy::check_blocking(
                 &r.config.selfservice.methods.password.config,
                 r.hasher.max_password_bytes(),
                 &password,
                 &identifiers,
-            );
+            )
+            .await;
             if problem.is_none() {
                 if let Some(old) = identity.password_hash() {
                     if r.hasher

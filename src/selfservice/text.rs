@@ -127,9 +127,14 @@ pub fn recovery_link_sent() -> Message {
 pub fn recovery_success() -> Message {
     Message::success(1060001, "You successfully recovered your account. Please change your password or set up an alternative login method (e.g. social sign in) within the next 60.00 minutes.")
 }
+/// The message id of a wrong recovery code (the form is shown again: not an error status).
+pub const RECOVERY_CODE_INVALID: u32 = 4060006;
+/// The message id of a wrong verification code.
+pub const VERIFICATION_CODE_INVALID: u32 = 4070006;
+
 pub fn recovery_code_invalid() -> Message {
     Message::error(
-        4060006,
+        RECOVERY_CODE_INVALID,
         "The recovery code is invalid or has already been used. Please try again.",
     )
 }
@@ -150,7 +155,7 @@ pub fn verification_success() -> Message {
 }
 pub fn verification_code_invalid() -> Message {
     Message::error(
-        4070006,
+        VERIFICATION_CODE_INVALID,
         "The verification code is invalid or has already been used. Please try again.",
     )
 }

@@ -2,7 +2,7 @@
 //! verifiable address, check it, mark the address verified. Unknown addresses get the same answer as
 //! known ones (and an email only where `notify_unknown_recipients` says so).
 
-use super::codes::{self, MAX_ATTEMPTS};
+use super::codes::{self, Checked};
 use super::flow::{Flow, FlowType, Kind};
 use super::login::{checked_return_to, ensure_csrf};
 use super::request::FlowRequest;
@@ -103,7 +103,8 @@ pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
 }
 
 /// Send a code (or link) for `address` within flow `f`, whether or not the address is known.
-async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
+async fn send(r: &Registry, client: Option<&str>, f: &mut Flow, address: &str) -> Result<()> {
+    super::rate_limit::code_send(r, client, address).await?;
     let now = r.clock.now();
     let m = method(r);
     let owner = r
@@ -230,27 +231,24 @@ async fn send(r: &Registry, f: &mut Flow, address: &str) -> Result<()> {
 }
 
 /// Check a code or link token for flow `f`; on success the address is verified.
-pub async fn check(r: &Registry, f: &mut Flow, secret: &str, is_link_token: bool) -> Result<bool> {
+pub async fn check(
+    r: &Registry,
+    client: Option<&str>,
+    f: &mut Flow,
+    secret: &str,
+    is_link_token: bool,
+) -> Result<bool> {
     let now = r.clock.now();
-    if f.attempts >= MAX_ATTEMPTS {
-        return Ok(false);
-    }
     let (kind, digest) = if is_link_token {
         ("verification_link", codes::link_digest(secret))
     } else {
         ("verification_code", codes::code_digest(r, f.id, secret))
     };
-    let code = r
-        .persister
-        .find_code(kind, &digest, Some(f.id), now)
-        .await?;
-    let Some(code) = code.filter(|c| !c.used && !c.expired) else {
-        f.attempts += 1;
+    let Checked::Valid(code) =
+        codes::consume(r, client, f.id, kind, &digest, is_link_token).await?
+    else {
         return Ok(false);
     };
-    if !r.persister.use_code(code.id, now).await? {
-        return Ok(false);
-    }
     if let Some(identity_id) = code.identity_id {
         r.persister
             .mark_address_verified(identity_id, &code.address, now)
@@ -310,9 +308,7 @@ pub async fn submit(
     let email = body.email.clone().filter(|e| !e.trim().is_empty());
     match (code, email) {
         (Some(code), _) if f.state == "sent_email" && m == "code" => {
-            super::rate_limit::check_code(r, req.client_address.as_deref()).await?;
-            if !check(r, &mut f, &code, false).await? {
-                super::rate_limit::code_failed(r, req.client_address.as_deref()).await?;
+            if !check(r, req.client_address.as_deref(), &mut f, &code, false).await? {
                 f.ui.messages.push(text::verification_code_invalid());
             }
         }
@@ -324,7 +320,7 @@ pub async fn submit(
                     Message::error(4000040, "Enter a valid email address"),
                 );
             } else {
-                send(r, &mut f, &address).await?;
+                send(r, req.client_address.as_deref(), &mut f, &address).await?;
             }
         }
         _ => f.ui.add_node_message("email", text::missing("email")),
@@ -357,7 +353,14 @@ pub async fn start_for_addresses(
                 .push(Node::input("default", "csrf_token", "hidden").required());
             f.csrf_secret = req.next_csrf.clone().or_else(|| req.csrf_cookie.clone());
         }
-        send(r, &mut f, &a.value).await?;
+        // The identity is stored already: a send over its rate limit is skipped, not failed.
+        match send(r, req.client_address.as_deref(), &mut f, &a.value).await {
+            Err(Error::Api(e)) if e.id == Some(crate::error::id::RATE_LIMITED) => {
+                tracing::info!("verification code not sent: over the rate limit");
+                continue;
+            }
+            other => other?,
+        }
         f.save(r).await?;
         let mut item = json!({"action": "show_verification_ui", "flow": {"id": f.id, "verifiable_address": a.value}});
         if flow_type == FlowType::Browser {

@@ -67,6 +67,42 @@ pub async fn issue(
     })
 }
 
+/// Re-authenticate the caller's session in place (login with `refresh=true`, as Kratos does): the
+/// same id and token (so a native app keeps its token and a browser its cookie); the new method is
+/// added to `authentication_methods`, the device to `devices`, and `authenticated_at`, `issued_at`,
+/// `expires_at` and the AAL move on. None when the session was revoked meanwhile.
+pub async fn reauthenticate(
+    persister: &Persister,
+    config: &Config,
+    (mut session, token): (Session, String),
+    identity: &Identity,
+    method: AuthenticationMethod,
+    device: DeviceInfo,
+    now: DateTime<Utc>,
+) -> Result<Option<Issued>> {
+    session.authentication_methods.push(method);
+    session.aal = aal_of(&session.authentication_methods).to_string();
+    session.issued_at = now;
+    session.authenticated_at = now;
+    session.expires_at = now + config.session.lifespan.0;
+    session.updated_at = now;
+    session.devices.push(Device {
+        id: Uuid::new_v4(),
+        ip_address: device.ip,
+        user_agent: device.user_agent,
+        location: device.location,
+    });
+    session.identity = Some(identity.clone());
+    if !persister.reauthenticate_session(&session).await? {
+        return Ok(None);
+    }
+    Ok(Some(Issued {
+        session,
+        token,
+        logout_token: String::new(),
+    }))
+}
+
 /// The active session a token names, or None (unknown, revoked, expired, identity inactive).
 /// Shared: it may come from the session cache.
 pub async fn resolve(

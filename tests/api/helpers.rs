@@ -271,6 +271,38 @@ macro_rules! both_backends {
     };
 }
 
+/// As `both_backends!`, on a configuration with `$overlay` merged in.
+#[macro_export]
+macro_rules! both_backends_with {
+    ($name:ident, $overlay:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let f = $body;
+                f(
+                    $crate::helpers::spawn_app_with($crate::helpers::Backend::Sqlite, $overlay)
+                        .await,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if !$crate::helpers::postgres_available().await {
+                    return;
+                }
+                let f = $body;
+                f(
+                    $crate::helpers::spawn_app_with($crate::helpers::Backend::Postgres, $overlay)
+                        .await,
+                )
+                .await;
+            }
+        }
+    };
+}
+
 impl TestApp {
     /// `createNativeLoginFlow` + `updateLoginFlow` with a password; returns the session token.
     pub async fn native_login(&self, identifier: &str, password: &str) -> String {

@@ -4,9 +4,13 @@
 mod bad_input;
 mod browser;
 mod cli;
+mod code_brute_force;
 mod courier_flows;
 mod helpers;
 mod identities;
+mod identity_races;
+mod login_hardening;
+mod method_toggles;
 mod native;
 mod rate_limits;
 mod resilience;
