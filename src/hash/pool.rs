@@ -95,7 +95,7 @@ impl Hasher {
     async fn dummy_hash(&self) -> Option<Arc<str>> {
         self.dummy
             .get_or_try_init(|| async {
-                let password = crate::session::token::generate("");
+                let password = crate::random::alphanumeric(32);
                 self.hash(password).await.map(Arc::from)
             })
             .await

@@ -11,18 +11,7 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
     bytes_response(status, json_bytes(body))
 }
 
-/// A body as Kratos writes JSON: `<`, `>` and `&` escaped (as Go's encoder does), newline-terminated.
-pub fn json_bytes<T: serde::Serialize + ?Sized>(body: &T) -> axum::body::Bytes {
-    let mut text = serde_json::to_string(body).unwrap_or_else(|_| "null".into());
-    if text.contains(['<', '>', '&']) {
-        text = text
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('&', "\\u0026");
-    }
-    text.push('\n');
-    text.into()
-}
+pub use crate::json::json_bytes;
 
 /// A JSON answer from an already encoded body (see [`json_bytes`]).
 pub fn bytes_response(status: StatusCode, body: axum::body::Bytes) -> Response {

@@ -10,7 +10,7 @@ use super::identities::query_pairs;
 use super::session_cookie;
 use crate::error::{ApiError, Error, Result};
 use crate::registry::Registry;
-use crate::selfservice::{csrf, login};
+use crate::selfservice::{csrf, return_to};
 use crate::session::token::{self, LOGOUT_PREFIX};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -77,7 +77,7 @@ pub async fn create_browser_logout_flow(
             .iter()
             .find(|(k, _)| k == "return_to")
             .map(|(_, v)| v.as_str());
-        let return_to = login::checked_return_to(&r, return_to)?;
+        let return_to = return_to::checked_return_to(&r, return_to)?;
         let logout_token = token::generate(LOGOUT_PREFIX);
         r.persister
             .add_logout_token(me.session.id, &token::digest(&logout_token), r.clock.now())
@@ -126,7 +126,7 @@ pub async fn update_logout_flow(
             cookies.push(session_cookie::clear(&r));
         }
         // As Kratos: return_to is checked after the session is gone.
-        let dest = match login::checked_return_to(&r, get("return_to").as_deref()) {
+        let dest = match return_to::checked_return_to(&r, get("return_to").as_deref()) {
             Ok(Some(d)) => Ok(d),
             Ok(None) => Ok(r
                 .config

@@ -14,7 +14,7 @@ use crate::identity::wire::{identity_json, View};
 use crate::registry::Registry;
 use crate::selfservice::flow::{self, Flow, FlowType, Kind};
 use crate::selfservice::request::FlowRequest;
-use crate::selfservice::{csrf, login, recovery, registration, settings, verification};
+use crate::selfservice::{csrf, login, recovery, registration, return_to, settings, verification};
 use crate::session::manager::Issued;
 use crate::session::wire::{session_json, Expand};
 use axum::body::Bytes;
@@ -59,7 +59,7 @@ fn truthy(v: Option<&str>) -> bool {
 
 /// Where a plain browser goes when it is already logged in.
 fn already_in_redirect(r: &Registry, return_to: Option<&str>) -> String {
-    login::checked_return_to(r, return_to)
+    return_to::checked_return_to(r, return_to)
         .ok()
         .flatten()
         .or_else(|| r.config.selfservice.default_browser_return_url.clone())

@@ -450,7 +450,7 @@ pub async fn create_recovery_link_for_identity(
         .and_then(super::extract::parse_uuid)?;
     let expires_in = expires_in(&body, crate::selfservice::codes::lifespan(&r, "link"))?;
     let return_to =
-        crate::selfservice::login::checked_return_to(&r, param(&raw, "return_to").as_deref())?;
+        crate::selfservice::return_to::checked_return_to(&r, param(&raw, "return_to").as_deref())?;
     let (f, token) = recovery::admin_link(&r, identity_id, expires_in, return_to).await?;
     let link = format!(
         "{}/self-service/recovery?flow={}&token={token}",

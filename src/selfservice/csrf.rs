@@ -7,6 +7,10 @@ use base64::Engine;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use super::flow::{Flow, FlowType};
+use super::request::FlowRequest;
+use crate::error::{Error, Result};
+
 pub const SECRET_LEN: usize = 32;
 
 /// A new secret, base64 (the cookie value).
@@ -48,6 +52,32 @@ pub fn verify(submitted: &str, secret: &[u8]) -> bool {
         _ => return false,
     };
     candidate.len() == secret.len() && bool::from(candidate.ct_eq(secret))
+}
+
+/// Check the CSRF token of a browser flow submission (403 on mismatch).
+pub fn ensure_csrf(f: &Flow, req: &FlowRequest, submitted: Option<&str>) -> Result<()> {
+    if f.flow_type != FlowType::Browser || f.skip_csrf {
+        return Ok(());
+    }
+    let Some(secret) = &req.csrf_secret else {
+        return Err(Error::csrf_violation(
+            "The anti-CSRF cookie was not sent with the request.",
+        ));
+    };
+    let token = submitted
+        .or(req.csrf_header.as_deref())
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(Error::csrf_violation(
+            "The anti-CSRF token was not sent with the request.",
+        ));
+    };
+    if !verify(token, secret) {
+        return Err(Error::csrf_violation(
+            "The anti-CSRF token does not match the anti-CSRF cookie.",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! The login flow with the password method: init (browser and native), get, submit.
 
+use super::csrf::ensure_csrf;
 use super::flow::{self, Flow, FlowType, Kind};
 use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
-use super::return_to::AllowList;
+use super::return_to::checked_return_to;
 use super::text;
 use super::ui::Node;
 use crate::error::{id, ApiError, Error, Result};
@@ -54,25 +55,6 @@ pub fn already_logged_in() -> Error {
         .with_reason("A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?")
         .with_message("A valid session was detected and thus login is not possible.")
         .into()
-}
-
-/// Validate `return_to` against the allow-list; None when absent.
-pub fn checked_return_to(r: &Registry, return_to: Option<&str>) -> Result<Option<String>> {
-    match return_to.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(rt) => {
-            let default = r
-                .config
-                .selfservice
-                .default_browser_return_url
-                .clone()
-                .unwrap_or_else(|| format!("{}/", r.public_base));
-            AllowList::new(&r.config.selfservice.allowed_return_urls, &r.public_base)
-                .check(rt, &default)
-                .map(|u| Some(u.to_string()))
-                .ok_or_else(|| Error::return_to_forbidden(rt))
-        }
-    }
 }
 
 pub async fn init(
@@ -175,32 +157,6 @@ async fn refresh_identifier(r: &Registry, s: &Session) -> Result<Option<String>>
             .get("password")
             .and_then(|c| c.identifiers.first().cloned())
     }))
-}
-
-/// Check the CSRF token of a browser flow submission (403 on mismatch).
-pub fn ensure_csrf(f: &Flow, req: &FlowRequest, submitted: Option<&str>) -> Result<()> {
-    if f.flow_type != FlowType::Browser || f.skip_csrf {
-        return Ok(());
-    }
-    let Some(secret) = &req.csrf_secret else {
-        return Err(Error::csrf_violation(
-            "The anti-CSRF cookie was not sent with the request.",
-        ));
-    };
-    let token = submitted
-        .or(req.csrf_header.as_deref())
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        return Err(Error::csrf_violation(
-            "The anti-CSRF token was not sent with the request.",
-        ));
-    };
-    if !super::csrf::verify(token, secret) {
-        return Err(Error::csrf_violation(
-            "The anti-CSRF token does not match the anti-CSRF cookie.",
-        ));
-    }
-    Ok(())
 }
 
 /// A native flow must not be driven by a browser (Origin header or cookies): folded into the flow.

@@ -3,9 +3,10 @@
 //! settings flow. Unknown addresses get the same answer as known ones.
 
 use super::codes::{self, Checked};
+use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowType, Kind};
-use super::login::{checked_return_to, ensure_csrf};
 use super::request::FlowRequest;
+use super::return_to::checked_return_to;
 use super::text;
 use super::ui::{Message, Node};
 use crate::error::{Error, Result};

@@ -1,10 +1,11 @@
 //! The registration flow with the password method: init (browser and native), get, submit, and the
 //! `session` after-hook that logs the new identity in.
 
+use super::csrf::ensure_csrf;
 use super::flow::{self, Flow, FlowType, Kind};
-use super::login::{checked_return_to, ensure_csrf};
 use super::password_policy;
 use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
+use super::return_to::checked_return_to;
 use super::text;
 use super::ui::{trait_nodes, Node};
 use crate::error::{id, ApiError, Error, Result};

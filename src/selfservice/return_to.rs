@@ -1,6 +1,8 @@
 //! `return_to` allow-listing: a redirect target must match `selfservice.allowed_return_urls` (or the
 //! public base URL's `/self-service` path) by scheme, host (with `*.` wildcards) and path prefix.
 
+use crate::error::{Error, Result};
+use crate::registry::Registry;
 use url::Url;
 
 /// The allow-list, parsed once. Entries that do not parse, or whose host is a bare wildcard, are
@@ -83,6 +85,25 @@ fn matches(entry: &Url, target: &Url, target_host: &str) -> bool {
         target.path()
     };
     host_ok && target_path.starts_with(entry_path)
+}
+
+/// Validate `return_to` against the allow-list; None when absent.
+pub fn checked_return_to(r: &Registry, return_to: Option<&str>) -> Result<Option<String>> {
+    match return_to.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(rt) => {
+            let default = r
+                .config
+                .selfservice
+                .default_browser_return_url
+                .clone()
+                .unwrap_or_else(|| format!("{}/", r.public_base));
+            AllowList::new(&r.config.selfservice.allowed_return_urls, &r.public_base)
+                .check(rt, &default)
+                .map(|u| Some(u.to_string()))
+                .ok_or_else(|| Error::return_to_forbidden(rt))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The settings flow: the `profile` method (traits) and the `password` method, both behind a
 //! privileged (recent) session, and the `revoke_active_sessions` after-hook.
 
+use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowType, Kind};
-use super::login::{checked_return_to, ensure_csrf};
 use super::password_policy;
 use super::request::FlowRequest;
+use super::return_to::checked_return_to;
 use super::text;
 use super::ui::{trait_nodes, Message, Node};
 use crate::error::{id, ApiError, Error, Result};

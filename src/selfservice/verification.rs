@@ -3,9 +3,10 @@
 //! known ones (and an email only where `notify_unknown_recipients` says so).
 
 use super::codes::{self, Checked};
+use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowType, Kind};
-use super::login::{checked_return_to, ensure_csrf};
 use super::request::FlowRequest;
+use super::return_to::checked_return_to;
 use super::text;
 use super::ui::{Message, Node};
 use crate::error::{Error, Result};

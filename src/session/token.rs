@@ -1,8 +1,6 @@
 //! Session and logout tokens: generated with ≥ 190 bits of entropy, shown to the client once, stored
 //! only as SHA-256 digests so a database leak reveals no usable token.
 
-use rand::distributions::Alphanumeric;
-use rand::{rngs::OsRng, Rng};
 use sha2::{Digest, Sha256};
 
 pub const SESSION_PREFIX: &str = "ory_st_";
@@ -10,12 +8,7 @@ pub const LOGOUT_PREFIX: &str = "ory_lo_";
 
 /// A new token: the prefix and 32 alphanumeric characters from the OS random source.
 pub fn generate(prefix: &str) -> String {
-    let body: String = OsRng
-        .sample_iter(&Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
-    format!("{prefix}{body}")
+    format!("{prefix}{}", crate::random::alphanumeric(32))
 }
 
 /// The digest under which a token is stored and looked up. Lookup by digest through a unique index

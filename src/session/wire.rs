@@ -84,5 +84,5 @@ pub fn sessions_body(
         .iter()
         .map(|s| SessionWire::new(s, now, public_base, expand))
         .collect();
-    crate::http::error::json_bytes(&wire)
+    crate::json::json_bytes(&wire)
 }
