@@ -1,18 +1,20 @@
 //! Ostiary: an identity and session server that speaks the Ory Kratos public and admin HTTP APIs.
 //!
-//! # Layout
-//! - [`cli`]: the `ostiary` subcommands (`serve`, `migrate sql`, `version`).
+//! # Layout (one line per room; ARCHITECTURE.md has the direction of dependencies)
+//! - [`cli`]: the `ostiary` subcommands (`serve`, `migrate sql`, `cleanup sql`, `courier watch`, `version`).
 //! - [`config`]: the Kratos-compatible configuration, its environment overrides and validation.
 //! - [`registry`]: builds every long-lived part once from the configuration and hands it to the routers.
-//! - [`error`]: the one error type, carrying the Kratos error id and HTTP status.
+//! - [`http`]: the public and admin routers, one file per flow's endpoints, the error → JSON edge.
+//! - [`selfservice`]: the self-service flows (login, registration, settings, recovery, verification),
+//!   their UI, codes, CSRF, `return_to` and brute-force limits.
+//! - [`courier`]: outgoing email: a queue table, templates, SMTP delivery with retries.
+//! - [`session`]: sessions, tokens, their wire format, the whoami cache, issuing and resolving.
 //! - [`identity`]: identities, traits, credentials, addresses, and the manager that validates them.
 //! - [`schema`]: identity schemas and the `ory.sh/kratos` extension.
-//! - [`hash`]: password hashers and verification of imported hashes.
-//! - [`session`]: sessions, tokens, devices and the assurance level.
-//! - [`courier`]: outgoing email: a queue table, templates, SMTP delivery with retries.
-//! - [`selfservice`]: the self-service flows (login, registration, logout, …).
-//! - [`persistence`]: all SQL, migrations and transactions, on SQLite and PostgreSQL.
-//! - [`http`]: the public and admin routers, middleware and the error → JSON mapping.
+//! - [`hash`]: password hashers and verification of imported hashes, on their own threads.
+//! - [`persistence`]: all SQL, migrations and transactions, on SQLite and PostgreSQL; the janitor.
+//! - [`error`]: the one error type, carrying the Kratos error id and HTTP status.
+//! - [`json`], [`random`], [`time`], [`clock`]: JSON as Kratos writes it, random strings, time.
 
 pub mod cli;
 pub mod clock;

@@ -1,6 +1,6 @@
 //! The admin route table: every admin endpoint on one screen, paths verbatim from Kratos.
 
-use super::{courier, health, identities, schemas, selfservice_more, sessions};
+use super::{courier, health, identities, recovery, schemas, sessions};
 use crate::registry::Registry;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, patch, post};
@@ -47,11 +47,11 @@ pub fn router(r: Registry) -> Router {
         )
         .route(
             "/admin/recovery/code",
-            post(selfservice_more::create_recovery_code_for_identity),
+            post(recovery::create_recovery_code_for_identity),
         )
         .route(
             "/admin/recovery/link",
-            post(selfservice_more::create_recovery_link_for_identity),
+            post(recovery::create_recovery_link_for_identity),
         )
         .route(
             "/admin/courier/messages",

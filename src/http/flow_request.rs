@@ -4,6 +4,7 @@
 use super::auth;
 use super::error::{error_body, json_response};
 use super::extract::is_json_request;
+use super::identities::query_pairs;
 use super::session_cookie;
 use crate::error::{ApiError, Error, Result};
 use crate::registry::Registry;
@@ -13,7 +14,7 @@ use crate::selfservice::request::FlowRequest;
 use crate::session::manager::DeviceInfo;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Parse what a flow needs from the request. With `issue_csrf`, a missing or malformed anti-CSRF
 /// cookie is replaced by a new secret; the returned header value must then be sent.
@@ -195,39 +196,58 @@ pub async fn error_response(r: &Registry, e: Error, is_json: bool) -> Response {
     see_other(&format!("{base}{sep}id={id}"))
 }
 
-/// `GET /self-service/errors?id=`: a stored error (`stub:500` is a canned example).
-pub async fn get_flow_error(
-    axum::extract::State(r): axum::extract::State<Registry>,
-    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Result<Response> {
-    let id = q
-        .get("id")
-        .or_else(|| q.get("error"))
-        .ok_or_else(Error::not_found)?;
-    if id == "stub:500" {
-        let now = crate::time::rfc3339(&r.clock.now());
-        let body = error_body(
-            &ApiError::new(500).with_reason("This is a stub error."),
-            None,
-        )["error"]
-            .clone();
-        return Ok(json_response(
-            StatusCode::OK,
-            &json!({"id": id, "error": body, "created_at": now, "updated_at": now}),
-        ));
+pub fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(c) = cookie {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
-    // As in Kratos, an id that is no UUID names no error: 404, like an unknown one.
-    let uuid = uuid::Uuid::parse_str(id).map_err(|_| Error::not_found())?;
-    let (error, at) = r
-        .persister
-        .get_error(uuid)
-        .await?
-        .ok_or_else(Error::not_found)?;
-    let at = crate::time::rfc3339(&crate::time::from_micros(at));
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"id": uuid, "error": error, "created_at": at, "updated_at": at}),
-    ))
+    res
+}
+
+pub fn flow_id(pairs: &[(String, String)], key: &str) -> Result<uuid::Uuid> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| uuid::Uuid::parse_str(v).ok())
+        .ok_or_else(flow::bad_flow_id)
+}
+
+pub fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+pub fn truthy(v: Option<&str>) -> bool {
+    matches!(
+        v.map(str::to_ascii_lowercase).as_deref(),
+        Some("true" | "1" | "t")
+    )
+}
+
+/// Where a plain browser goes when it is already logged in.
+pub fn already_in_redirect(r: &Registry, return_to: Option<&str>) -> String {
+    crate::selfservice::return_to::checked_return_to(r, return_to)
+        .ok()
+        .flatten()
+        .or_else(|| r.config.selfservice.default_browser_return_url.clone())
+        .unwrap_or_else(|| format!("{}/", r.public_base))
+}
+
+pub fn flow_param(raw: &Option<String>) -> Result<uuid::Uuid> {
+    query_pairs(raw)
+        .iter()
+        .find(|(k, _)| k == "flow")
+        .and_then(|(_, v)| uuid::Uuid::parse_str(v).ok())
+        .ok_or_else(flow::bad_flow_id)
+}
+
+pub fn param(raw: &Option<String>, key: &str) -> Option<String> {
+    query_pairs(raw)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
 }
 
 /// A submission whose body cannot be read, on a flow that exists: as in Kratos, a 400 error is a

@@ -1,7 +1,8 @@
 //! The public route table: every public endpoint on one screen, paths verbatim from Kratos.
 
 use super::{
-    flow_request, health, logout, schemas, selfservice, selfservice_more as more, sessions,
+    errors, flow_init, health, login, logout, recovery, registration, schemas, sessions, settings,
+    verification,
 };
 use crate::registry::Registry;
 use axum::extract::DefaultBodyLimit;
@@ -28,83 +29,81 @@ pub fn router(r: Registry) -> Router {
         )
         .route(
             "/self-service/login/browser",
-            get(selfservice::create_browser_login_flow),
+            get(flow_init::create_browser_login_flow),
         )
         .route(
             "/self-service/login/api",
-            get(selfservice::create_native_login_flow),
+            get(flow_init::create_native_login_flow),
         )
-        .route(
-            "/self-service/login/flows",
-            get(selfservice::get_login_flow),
-        )
+        .route("/self-service/login/flows", get(flow_init::get_login_flow))
         .route(
             "/self-service/login",
-            axum::routing::post(selfservice::update_login_flow),
+            axum::routing::post(login::update_login_flow),
         )
         .route(
             "/self-service/registration/browser",
-            get(selfservice::create_browser_registration_flow),
+            get(flow_init::create_browser_registration_flow),
         )
         .route(
             "/self-service/registration/api",
-            get(selfservice::create_native_registration_flow),
+            get(flow_init::create_native_registration_flow),
         )
         .route(
             "/self-service/registration/flows",
-            get(selfservice::get_registration_flow),
+            get(flow_init::get_registration_flow),
         )
         .route(
             "/self-service/registration",
-            axum::routing::post(selfservice::update_registration_flow),
+            axum::routing::post(registration::update_registration_flow),
         )
         .route(
             "/self-service/settings/browser",
-            get(selfservice::create_browser_settings_flow),
+            get(flow_init::create_browser_settings_flow),
         )
         .route(
             "/self-service/settings/api",
-            get(selfservice::create_native_settings_flow),
+            get(flow_init::create_native_settings_flow),
         )
         .route(
             "/self-service/settings/flows",
-            get(selfservice::get_settings_flow),
+            get(flow_init::get_settings_flow),
         )
         .route(
             "/self-service/settings",
-            axum::routing::post(more::update_settings_flow),
+            axum::routing::post(settings::update_settings_flow),
         )
         .route(
             "/self-service/recovery/browser",
-            get(selfservice::create_browser_recovery_flow),
+            get(flow_init::create_browser_recovery_flow),
         )
         .route(
             "/self-service/recovery/api",
-            get(selfservice::create_native_recovery_flow),
+            get(flow_init::create_native_recovery_flow),
         )
         .route(
             "/self-service/recovery/flows",
-            get(selfservice::get_recovery_flow),
+            get(flow_init::get_recovery_flow),
         )
         .route(
             "/self-service/recovery",
-            axum::routing::post(more::update_recovery_flow).get(more::recovery_link),
+            axum::routing::post(recovery::update_recovery_flow).get(recovery::recovery_link),
         )
         .route(
             "/self-service/verification/browser",
-            get(selfservice::create_browser_verification_flow),
+            get(flow_init::create_browser_verification_flow),
         )
         .route(
             "/self-service/verification/api",
-            get(selfservice::create_native_verification_flow),
+            get(flow_init::create_native_verification_flow),
         )
         .route(
             "/self-service/verification/flows",
-            get(selfservice::get_verification_flow),
+            get(flow_init::get_verification_flow),
         )
         .route(
             "/self-service/verification",
-            axum::routing::post(more::update_verification_flow).get(more::verification_link),
+            axum::routing::post(verification::update_verification_flow)
+                .get(verification::verification_link),
         )
         .route(
             "/self-service/logout/browser",
@@ -115,7 +114,7 @@ pub fn router(r: Registry) -> Router {
             delete(logout::perform_native_logout),
         )
         .route("/self-service/logout", get(logout::update_logout_flow))
-        .route("/self-service/errors", get(flow_request::get_flow_error))
+        .route("/self-service/errors", get(errors::get_flow_error))
         .route("/schemas", get(schemas::list_identity_schemas))
         .route("/schemas/{id}", get(schemas::get_identity_schema))
         .route("/admin/schemas", get(schemas::list_identity_schemas))

@@ -1,200 +1,21 @@
-//! Settings, recovery and verification submissions, and the links sent by email (GET with `code` or
-//! `token`), with the answers Kratos gives API clients, SPAs and plain browsers.
+//! Recovery: the submission, the link from the email, and the admin endpoints that make a code or
+//! link for an identity.
 
 use super::error::json_response;
-use super::extract::ClientInfo;
-use super::extract::KBytes;
-use super::flow_request::{self as fr, build, error_response, parse_body, see_other, str_field};
-use super::identities::query_pairs;
+use super::extract::{ClientInfo, KBytes};
+use super::flow_request::{
+    self as fr, build, error_response, flow_param, param, parse_body, see_other, str_field,
+};
+use super::flow_submit::*;
 use super::session_cookie;
 use crate::error::{ApiError, Error, Result};
-use crate::identity::wire::{identity_json, View};
 use crate::registry::Registry;
 use crate::selfservice::flow::{self, Flow, FlowType, Kind};
-use crate::selfservice::{csrf, recovery, settings, verification};
+use crate::selfservice::{csrf, recovery};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
-
-fn flow_param(raw: &Option<String>) -> Result<uuid::Uuid> {
-    query_pairs(raw)
-        .iter()
-        .find(|(k, _)| k == "flow")
-        .and_then(|(_, v)| uuid::Uuid::parse_str(v).ok())
-        .ok_or_else(flow::bad_flow_id)
-}
-
-fn param(raw: &Option<String>, key: &str) -> Option<String> {
-    query_pairs(raw)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
-}
-
-/// `POST /self-service/settings?flow=`
-pub async fn update_settings_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    ci: ClientInfo,
-    RawQuery(raw): RawQuery,
-    KBytes(body): KBytes,
-) -> Response {
-    let is_json = super::extract::is_json_request(&headers);
-    let result = async {
-        let f = Flow::load(&r, flow_param(&raw)?, Kind::Settings).await?;
-        let (req, _) = build(&r, &headers, &uri, ci, false).await?;
-        let v = match parse_body(&headers, &body) {
-            Ok(v) => v,
-            Err(Error::Api(a)) if a.code == 400 => {
-                let api = f.flow_type == FlowType::Api;
-                let reason = a.reason.unwrap_or_default();
-                let (f, identity) = settings::reject_body(&r, &req, f, &reason)
-                    .await
-                    .map_err(|e| (e, api))?;
-                let identity = identity_json(&identity, &r.public_base, View::Public);
-                return Ok(fr::respond_flow(
-                    &r,
-                    &f,
-                    &req,
-                    StatusCode::BAD_REQUEST,
-                    Some(&identity),
-                ));
-            }
-            Err(e) => return Err((e, f.flow_type == FlowType::Api)),
-        };
-        let mut traits = v.get("traits").cloned();
-        if !headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|c| c.to_str().ok())
-            .unwrap_or("")
-            .starts_with("application/json")
-        {
-            if let Some(t) = traits.as_mut() {
-                crate::selfservice::registration::coerce_form_traits(
-                    &r.schemas.default_schema().raw,
-                    t,
-                );
-            }
-        }
-        let sub = settings::Submission {
-            method: str_field(&v, "method"),
-            password: str_field(&v, "password"),
-            traits,
-            csrf_token: str_field(&v, "csrf_token"),
-        };
-        let api = f.flow_type == FlowType::Api;
-        let settings::Outcome::Flow(f, identity) = settings::submit(&r, &req, f, sub)
-            .await
-            .map_err(|e| (e, api))?;
-        let identity = identity_json(&identity, &r.public_base, View::Public);
-        let status = if f.state == "success" {
-            StatusCode::OK
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        if !api && !req.is_json && f.state == "success" {
-            let after = r
-                .config
-                .selfservice
-                .flows
-                .settings
-                .after
-                .get("default_browser_return_url")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            return Ok(see_other(
-                &f.return_to
-                    .clone()
-                    .or(after)
-                    .unwrap_or_else(|| flow::ui_redirect(&r, Kind::Settings, f.id)),
-            ));
-        }
-        Ok(fr::respond_flow(&r, &f, &req, status, Some(&identity)))
-    }
-    .await;
-    match result {
-        Ok(res) => res,
-        Err((e, api)) => {
-            if let Error::Api(a) = &e {
-                if !api && !is_json && a.id == Some(crate::error::id::SESSION_REFRESH_REQUIRED) {
-                    if let Some(url) = a
-                        .extra
-                        .as_ref()
-                        .and_then(|x| x.get("redirect_browser_to"))
-                        .and_then(Value::as_str)
-                    {
-                        return see_other(url);
-                    }
-                }
-            }
-            error_response(&r, e, api || is_json).await
-        }
-    }
-}
-
-impl From<Error> for (Error, bool) {
-    fn from(e: Error) -> Self {
-        (e, false)
-    }
-}
-
-/// The status of a recovery or verification flow answered after a submission: 400 when it carries
-/// an error, except a wrong code, which (as in Kratos's code strategy) is the form shown again: 200.
-fn code_flow_status(f: &Flow) -> StatusCode {
-    const WRONG_CODE: [u32; 2] = [
-        crate::selfservice::text::RECOVERY_CODE_INVALID,
-        crate::selfservice::text::VERIFICATION_CODE_INVALID,
-    ];
-    let failed =
-        f.ui.messages
-            .iter()
-            .chain(f.ui.nodes.iter().flat_map(|n| &n.messages))
-            .any(|m| m.kind == "error" && !WRONG_CODE.contains(&m.id));
-    if failed {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    }
-}
-
-/// `POST /self-service/verification?flow=`
-pub async fn update_verification_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    ci: ClientInfo,
-    RawQuery(raw): RawQuery,
-    KBytes(body): KBytes,
-) -> Response {
-    let is_json = super::extract::is_json_request(&headers);
-    let result = async {
-        let f = Flow::load(&r, flow_param(&raw)?, Kind::Verification).await?;
-        let api = f.flow_type == FlowType::Api;
-        let (req, _) = build(&r, &headers, &uri, ci, false).await?;
-        let v = match parse_body(&headers, &body) {
-            Ok(v) => v,
-            Err(e) => return Ok(fr::reject_body(&r, f, &req, e, None).await),
-        };
-        let sub = verification::Submission {
-            method: str_field(&v, "method"),
-            email: str_field(&v, "email"),
-            code: str_field(&v, "code"),
-            csrf_token: str_field(&v, "csrf_token"),
-        };
-        let f = verification::submit(&r, &req, f, sub)
-            .await
-            .map_err(|e| (e, api))?;
-        Ok(fr::respond_flow(&r, &f, &req, code_flow_status(&f), None))
-    }
-    .await;
-    match result {
-        Ok(res) => res,
-        Err((e, api)) => error_response(&r, e, api || is_json).await,
-    }
-}
 
 /// `POST /self-service/recovery?flow=`
 pub async fn update_recovery_flow(
@@ -292,68 +113,6 @@ fn recovered(
         h.append(header::SET_COOKIE, session_cookie::csrf_cookie(r, secret));
     }
     res
-}
-
-/// `GET /self-service/verification?flow=&code=|token=`: the link from the email.
-pub async fn verification_link(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    ci: ClientInfo,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let is_json = super::extract::is_json_request(&headers);
-    let result = async {
-        let mut f = Flow::load(&r, flow_param(&raw)?, Kind::Verification).await?;
-        let (secret, is_token) = match (param(&raw, "token"), param(&raw, "code")) {
-            (Some(t), _) => (t, true),
-            (None, Some(c)) => (c, false),
-            _ => {
-                return Err(Error::bad_request(
-                    "The verification link carries no code or token.",
-                ))
-            }
-        };
-        if f.is_expired(r.clock.now()) {
-            f.ui.reset_messages();
-            f.ui.messages
-                .push(crate::selfservice::text::verification_expired(0.0));
-        } else if f.state != "passed_challenge" && {
-            let (req, _) = build(&r, &headers, &uri, ci, false).await?;
-            let client = req.client_address.as_deref();
-            !verification::check(&r, client, &mut f, &secret, is_token).await?
-        } {
-            f.ui.reset_messages();
-            f.ui.messages.push(if is_token {
-                crate::selfservice::text::verification_token_invalid()
-            } else {
-                crate::selfservice::text::verification_code_invalid()
-            });
-        }
-        f.save(&r).await?;
-        let after = r
-            .config
-            .selfservice
-            .flows
-            .verification
-            .after
-            .get("default_browser_return_url")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let dest = match (&f.state[..], after) {
-            ("passed_challenge", Some(a)) => a,
-            _ => flow::ui_redirect(&r, Kind::Verification, f.id),
-        };
-        if is_json {
-            return Ok(json_response(StatusCode::OK, &f.to_json("")));
-        }
-        Ok(see_other(&dest))
-    }
-    .await;
-    match result {
-        Ok(res) => res,
-        Err(e) => error_response(&r, e, is_json).await,
-    }
 }
 
 /// `GET /self-service/recovery?flow=&token=`: the recovery link from the email (or admin API).
