@@ -121,6 +121,10 @@ pub enum Error {
     /// Anything else unexpected: 500, details logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// A write that would duplicate a unique value (a credential identifier, an external id): 409
+    /// with the reason at the HTTP edge; flows turn it into a message on the form.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A write based on a read that another request has changed since (optimistic concurrency):
     /// read again and retry, or answer 409.
     #[error("the record was changed by another request")]
@@ -159,7 +163,7 @@ impl Error {
     }
     /// 409 for a unique-constraint clash.
     pub fn conflict(reason: impl Into<String>) -> Self {
-        ApiError::new(409).with_reason(reason).into()
+        Error::Conflict(reason.into())
     }
     pub fn forbidden(reason: impl Into<String>) -> Self {
         ApiError::new(403).with_reason(reason).into()

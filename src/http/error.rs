@@ -64,19 +64,25 @@ pub fn error_body(e: &ApiError, request_id: Option<&str>) -> Value {
     Value::Object(outer)
 }
 
+/// What the client is told of an error: its status, id and texts. Unexpected failures become the
+/// generic 500; their details stay in the log.
+pub fn to_api(e: Error) -> ApiError {
+    match e {
+        Error::Api(e) => *e,
+        Error::Conflict(reason) => ApiError::new(409).with_reason(reason),
+        Error::Stale => ApiError::new(409).with_reason(
+            "The identity was changed by another request at the same time. Please try again.",
+        ),
+        other => {
+            tracing::error!(error = %other, "internal error");
+            ApiError::new(500)
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let api = match self {
-            Error::Api(e) => *e,
-            Error::Stale => ApiError::new(409).with_reason(
-                "The identity was changed by another request at the same time. Please try again.",
-            ),
-            other => {
-                // Details stay in the log; the client gets the generic 500.
-                tracing::error!(error = %other, "internal error");
-                ApiError::new(500)
-            }
-        };
+        let api = to_api(self);
         let status = StatusCode::from_u16(api.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = json_response(status, &error_body(&api, None));
         for (name, value) in &api.headers {

@@ -172,13 +172,7 @@ pub async fn error_response(r: &Registry, e: Error, is_json: bool) -> Response {
     if is_json {
         return e.into_response();
     }
-    let api = match e {
-        Error::Api(a) => *a,
-        other => {
-            tracing::error!(error = %other, "internal error in a browser flow");
-            ApiError::new(500)
-        }
-    };
+    let api = super::error::to_api(e);
     let id = uuid::Uuid::new_v4();
     let body = error_body(&api, None)["error"].clone();
     if let Err(err) = r.persister.save_error(id, &body, r.clock.now()).await {

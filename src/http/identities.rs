@@ -4,7 +4,7 @@
 use super::error::json_response;
 use super::extract::{parse_uuid, KJson};
 use super::pagination::{self, Keyset};
-use crate::error::{ApiError, Error, Result};
+use crate::error::{Error, Result};
 use crate::identity::manager::{self, normalize_address};
 use crate::identity::wire::{identity_json, View};
 use crate::identity::{
@@ -624,13 +624,7 @@ pub async fn batch_patch_identities(
                 entry.insert("identity".into(), json!(identity.id));
             }
             Err(e) => {
-                let api = match e {
-                    Error::Api(a) => *a,
-                    other => {
-                        tracing::error!(error = %other, "batch identity create failed");
-                        ApiError::new(500)
-                    }
-                };
+                let api = super::error::to_api(e);
                 entry.insert("action".into(), json!("error"));
                 entry.insert(
                     "error".into(),

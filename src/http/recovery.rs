@@ -10,7 +10,7 @@ use super::flow_submit::*;
 use super::session_cookie;
 use crate::error::{ApiError, Error, Result};
 use crate::registry::Registry;
-use crate::selfservice::flow::{self, Flow, FlowType, Kind};
+use crate::selfservice::flow::{self, Flow, FlowState, FlowType, Kind};
 use crate::selfservice::{csrf, recovery};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
@@ -131,7 +131,7 @@ pub async fn recovery_link(
         let (mut req, _) = build(&r, &headers, &uri, ci, false).await?;
         req.next_csrf = Some(csrf::new_secret());
         let now = r.clock.now();
-        let outcome = if f.is_expired(now) || f.state == "passed_challenge" {
+        let outcome = if f.is_expired(now) || f.state == FlowState::PassedChallenge {
             None
         } else {
             recovery::check(&r, &req, &mut f, &token, true).await?

@@ -7,7 +7,7 @@ use super::flow_request::{
 use crate::error::Error;
 use crate::identity::wire::{identity_json, View};
 use crate::registry::Registry;
-use crate::selfservice::flow::{self, Flow, FlowType, Kind};
+use crate::selfservice::flow::{self, Flow, FlowState, FlowType, Kind};
 use crate::selfservice::settings;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
@@ -71,12 +71,12 @@ pub async fn update_settings_flow(
             .await
             .map_err(|e| (e, api))?;
         let identity = identity_json(&identity, &r.public_base, View::Public);
-        let status = if f.state == "success" {
+        let status = if f.state == FlowState::Success {
             StatusCode::OK
         } else {
             StatusCode::BAD_REQUEST
         };
-        if !api && !req.is_json && f.state == "success" {
+        if !api && !req.is_json && f.state == FlowState::Success {
             let after = r
                 .config
                 .selfservice

@@ -9,7 +9,7 @@ use super::flow_request::{
 use super::flow_submit::*;
 use crate::error::Error;
 use crate::registry::Registry;
-use crate::selfservice::flow::{self, Flow, FlowType, Kind};
+use crate::selfservice::flow::{self, Flow, FlowState, FlowType, Kind};
 use crate::selfservice::verification;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -76,7 +76,7 @@ pub async fn verification_link(
             f.ui.reset_messages();
             f.ui.messages
                 .push(crate::selfservice::text::verification_expired(0.0));
-        } else if f.state != "passed_challenge" && {
+        } else if f.state != FlowState::PassedChallenge && {
             let (req, _) = build(&r, &headers, &uri, ci, false).await?;
             let client = req.client_address.as_deref();
             !verification::check(&r, client, &mut f, &secret, is_token).await?
@@ -98,8 +98,8 @@ pub async fn verification_link(
             .get("default_browser_return_url")
             .and_then(Value::as_str)
             .map(str::to_string);
-        let dest = match (&f.state[..], after) {
-            ("passed_challenge", Some(a)) => a,
+        let dest = match (f.state, after) {
+            (FlowState::PassedChallenge, Some(a)) => a,
             _ => flow::ui_redirect(&r, Kind::Verification, f.id),
         };
         if is_json {

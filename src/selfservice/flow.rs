@@ -48,6 +48,31 @@ impl FlowType {
     }
 }
 
+/// Where a flow stands (Kratos's `state`): login and registration go from `choose_method` to
+/// `passed_challenge`; recovery and verification through `sent_email`; settings between
+/// `show_form` and `success`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowState {
+    ChooseMethod,
+    SentEmail,
+    PassedChallenge,
+    ShowForm,
+    Success,
+}
+
+impl FlowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowState::ChooseMethod => "choose_method",
+            FlowState::SentEmail => "sent_email",
+            FlowState::PassedChallenge => "passed_challenge",
+            FlowState::ShowForm => "show_form",
+            FlowState::Success => "success",
+        }
+    }
+}
+
 /// A flow as stored: the wire fields plus what only the server may know.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flow {
@@ -60,7 +85,7 @@ pub struct Flow {
     pub updated_at: DateTime<Utc>,
     pub request_url: String,
     pub return_to: Option<String>,
-    pub state: String,
+    pub state: FlowState,
     pub active: Option<String>,
     pub refresh: bool,
     pub requested_aal: String,
@@ -102,7 +127,7 @@ impl Flow {
             updated_at: now,
             request_url,
             return_to,
-            state: "choose_method".into(),
+            state: FlowState::ChooseMethod,
             active: None,
             refresh: false,
             requested_aal: "aal1".into(),
@@ -181,7 +206,7 @@ impl Flow {
         let record = crate::persistence::flow::FlowRecord {
             kind: self.kind.as_str(),
             flow_type: self.flow_type.as_str(),
-            state: &self.state,
+            state: self.state.as_str(),
             body: &body,
             expires_at: self.expires_at,
         };

@@ -1,7 +1,7 @@
 //! The login flow with the password method: init (browser and native), get, submit.
 
 use super::csrf::ensure_csrf;
-use super::flow::{self, Flow, FlowType, Kind};
+use super::flow::{self, Flow, FlowState, FlowType, Kind};
 use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
 use super::return_to::checked_return_to;
 use super::text;
@@ -214,7 +214,7 @@ pub async fn submit(
     if refuse_browser_signal(&mut f, req) {
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    if f.state == "passed_challenge" {
+    if f.state == FlowState::PassedChallenge {
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
@@ -306,13 +306,18 @@ pub async fn submit(
     // One successful submission per flow, even when two race.
     if !r
         .persister
-        .transition_flow(f.id, &f.state, "passed_challenge", now)
+        .transition_flow(
+            f.id,
+            f.state.as_str(),
+            FlowState::PassedChallenge.as_str(),
+            now,
+        )
         .await?
     {
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    f.state = "passed_challenge".into();
+    f.state = FlowState::PassedChallenge;
     let method = AuthenticationMethod {
         method: "password".into(),
         aal: "aal1".into(),

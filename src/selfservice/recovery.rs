@@ -4,7 +4,7 @@
 
 use super::codes::{self, Checked};
 use super::csrf::ensure_csrf;
-use super::flow::{Flow, FlowType, Kind};
+use super::flow::{Flow, FlowState, FlowType, Kind};
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::text;
@@ -217,7 +217,7 @@ async fn send(r: &Registry, client: Option<&str>, f: &mut Flow, address: &str) -
             }
         }
     }
-    f.state = "sent_email".into();
+    f.state = FlowState::SentEmail;
     f.active = Some(m.into());
     if m == "code" {
         code_nodes(f, Some(address));
@@ -284,7 +284,7 @@ pub async fn check(
         super::settings::create(r, req, f.flow_type, &identity, f.return_to.clone()).await?;
     settings.ui.messages.push(text::recovery_success());
     settings.save(r).await?;
-    f.state = "passed_challenge".into();
+    f.state = FlowState::PassedChallenge;
     f.ui.nodes.retain(|n| n.name() == "csrf_token");
     let mut item = json!({"action": "show_settings_ui", "flow": {"id": settings.id}});
     if f.flow_type == FlowType::Browser {
@@ -314,7 +314,7 @@ pub async fn submit(
         return Err(expired(r, req, &f).await);
     }
     f.ui.reset_messages();
-    if f.state == "passed_challenge" {
+    if f.state == FlowState::PassedChallenge {
         f.ui.messages.push(Message::error(
             4060001,
             "The request was already completed successfully and can not be retried.",
@@ -324,7 +324,7 @@ pub async fn submit(
     let code = body.code.clone().filter(|c| !c.trim().is_empty());
     let email = body.email.clone().filter(|e| !e.trim().is_empty());
     match (code, email) {
-        (Some(code), _) if f.state == "sent_email" && method(r) == "code" => {
+        (Some(code), _) if f.state == FlowState::SentEmail && method(r) == "code" => {
             match check(r, req, &mut f, &code, false).await? {
                 Some((issued, settings)) => {
                     f.save(r).await?;
@@ -378,7 +378,7 @@ pub async fn admin_code(
         None,
     );
     f.expires_at = now + expires_in;
-    f.state = "sent_email".into();
+    f.state = FlowState::SentEmail;
     f.active = Some("code".into());
     if flow_type == FlowType::Browser {
         // The browser that will open this flow is not known yet: the code is the credential.
@@ -431,7 +431,7 @@ pub async fn admin_link(
         return_to,
     );
     f.expires_at = now + expires_in;
-    f.state = "sent_email".into();
+    f.state = FlowState::SentEmail;
     f.active = Some("link".into());
     f.ui.nodes
         .push(Node::input("default", "csrf_token", "hidden").required());

@@ -2,7 +2,7 @@
 //! `session` after-hook that logs the new identity in.
 
 use super::csrf::ensure_csrf;
-use super::flow::{self, Flow, FlowType, Kind};
+use super::flow::{self, Flow, FlowState, FlowType, Kind};
 use super::password_policy;
 use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
 use super::return_to::checked_return_to;
@@ -167,7 +167,7 @@ pub async fn submit(
             return Ok(Outcome::Invalid(Box::new(f)));
         }
     }
-    if f.state == "passed_challenge" {
+    if f.state == FlowState::PassedChallenge {
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
@@ -245,7 +245,7 @@ pub async fn submit(
     identity_manager::prepare(&r.schemas, &mut identity, now)?;
     match r.persister.create_identity(&identity).await {
         Ok(()) => {}
-        Err(Error::Api(e)) if e.code == 409 => {
+        Err(Error::Conflict(_)) => {
             f.ui.messages.push(text::duplicate_identifier());
             f.save(r).await?;
             return Ok(Outcome::Invalid(Box::new(f)));
@@ -254,13 +254,18 @@ pub async fn submit(
     }
     if !r
         .persister
-        .transition_flow(f.id, &f.state, "passed_challenge", now)
+        .transition_flow(
+            f.id,
+            f.state.as_str(),
+            FlowState::PassedChallenge.as_str(),
+            now,
+        )
         .await?
     {
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    f.state = "passed_challenge".into();
+    f.state = FlowState::PassedChallenge;
     let issued = if session_hook_enabled(r) {
         let method = AuthenticationMethod {
             method: "password".into(),

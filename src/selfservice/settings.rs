@@ -2,7 +2,7 @@
 //! privileged (recent) session, and the `revoke_active_sessions` after-hook.
 
 use super::csrf::ensure_csrf;
-use super::flow::{Flow, FlowType, Kind};
+use super::flow::{Flow, FlowState, FlowType, Kind};
 use super::password_policy;
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
@@ -80,7 +80,7 @@ pub async fn create(
     return_to: Option<String>,
 ) -> Result<Flow> {
     let mut f = Flow::new(r, Kind::Settings, flow_type, req.url.clone(), return_to);
-    f.state = "show_form".into();
+    f.state = FlowState::ShowForm;
     f.identity_id = Some(identity.id);
     if flow_type == FlowType::Browser {
         f.ui.nodes
@@ -196,7 +196,7 @@ pub async fn submit(
         return Err(super::flow::expired_error(&f, new.id, now));
     }
     f.ui.reset_messages();
-    f.state = "show_form".into();
+    f.state = FlowState::ShowForm;
     let method = body.method.as_deref().filter(|m| match *m {
         "profile" => r.config.selfservice.methods.profile.enabled,
         "password" => super::login::password_enabled(r),
@@ -246,7 +246,7 @@ pub async fn submit(
             }
             match r.persister.update_identity(&updated).await {
                 Ok(_) => {}
-                Err(Error::Api(e)) if e.code == 409 => {
+                Err(Error::Conflict(_)) => {
                     draw(r, &mut f, &identity);
                     f.ui.messages.push(text::duplicate_identifier());
                     f.save(r).await?;
@@ -354,7 +354,7 @@ pub async fn submit(
         }
     }
     draw(r, &mut f, &identity);
-    f.state = "success".into();
+    f.state = FlowState::Success;
     f.ui.messages.push(text::settings_saved());
     f.ui.clear_secrets();
     f.save(r).await?;

@@ -4,7 +4,7 @@
 
 use super::codes::{self, Checked};
 use super::csrf::ensure_csrf;
-use super::flow::{Flow, FlowType, Kind};
+use super::flow::{Flow, FlowState, FlowType, Kind};
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::text;
@@ -190,7 +190,7 @@ async fn send(r: &Registry, client: Option<&str>, f: &mut Flow, address: &str) -
             }
         }
     }
-    f.state = "sent_email".into();
+    f.state = FlowState::SentEmail;
     f.active = Some(m.into());
     f.ui.nodes.retain(|n| n.name() == "csrf_token");
     if m == "link" {
@@ -255,7 +255,7 @@ pub async fn check(
             .mark_address_verified(identity_id, &code.address, now)
             .await?;
     }
-    f.state = "passed_challenge".into();
+    f.state = FlowState::PassedChallenge;
     f.ui.nodes.retain(|n| n.name() == "csrf_token");
     let href = f
         .return_to
@@ -292,7 +292,7 @@ pub async fn submit(
         return Err(expired(r, req, &f).await);
     }
     f.ui.reset_messages();
-    if f.state == "passed_challenge" {
+    if f.state == FlowState::PassedChallenge {
         f.ui.messages.push(Message::error(
             4070002,
             "The request was already completed successfully and can not be retried.",
@@ -308,7 +308,7 @@ pub async fn submit(
     let code = body.code.clone().filter(|c| !c.trim().is_empty());
     let email = body.email.clone().filter(|e| !e.trim().is_empty());
     match (code, email) {
-        (Some(code), _) if f.state == "sent_email" && m == "code" => {
+        (Some(code), _) if f.state == FlowState::SentEmail && m == "code" => {
             if !check(r, req.client_address.as_deref(), &mut f, &code, false).await? {
                 f.ui.messages.push(text::verification_code_invalid());
             }
