@@ -30,10 +30,9 @@ pub async fn update_login_flow(
     let api = f.flow_type == FlowType::Api;
     let sub = login::Submission {
         method: str_field(&v, "method"),
-        identifier: str_field(&v, "identifier").or_else(|| str_field(&v, "password_identifier")),
-        password: str_field(&v, "password"),
         csrf_token: str_field(&v, "csrf_token"),
         transient_payload: v.get("transient_payload").cloned(),
+        fields: v.clone(),
     };
     let now = r.clock.now();
     match login::submit(&r, &req, f, sub).await {

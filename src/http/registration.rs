@@ -37,18 +37,17 @@ pub async fn update_registration_flow(
         .and_then(|c| c.to_str().ok())
         .unwrap_or("")
         .starts_with("application/json");
-    let mut traits = v.get("traits").cloned();
+    let mut v = v;
     if is_form {
-        if let Some(t) = traits.as_mut() {
+        if let Some(t) = v.get_mut("traits") {
             registration::coerce_form_traits(&r.schemas.default_schema().raw, t);
         }
     }
     let sub = registration::Submission {
         method: str_field(&v, "method"),
-        password: str_field(&v, "password"),
-        traits,
         csrf_token: str_field(&v, "csrf_token"),
         transient_payload: v.get("transient_payload").cloned(),
+        fields: v.clone(),
     };
     if !api && !req.is_json && req.current.is_some() {
         return fr::found(&already_in_redirect(&r, f.return_to.as_deref()));

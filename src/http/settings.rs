@@ -46,14 +46,14 @@ pub async fn update_settings_flow(
             }
             Err(e) => return Err((e, f.flow_type == FlowType::Api)),
         };
-        let mut traits = v.get("traits").cloned();
+        let mut v = v;
         if !headers
             .get(header::CONTENT_TYPE)
             .and_then(|c| c.to_str().ok())
             .unwrap_or("")
             .starts_with("application/json")
         {
-            if let Some(t) = traits.as_mut() {
+            if let Some(t) = v.get_mut("traits") {
                 crate::selfservice::registration::coerce_form_traits(
                     &r.schemas.default_schema().raw,
                     t,
@@ -62,9 +62,8 @@ pub async fn update_settings_flow(
         }
         let sub = settings::Submission {
             method: str_field(&v, "method"),
-            password: str_field(&v, "password"),
-            traits,
             csrf_token: str_field(&v, "csrf_token"),
+            fields: v.clone(),
         };
         let api = f.flow_type == FlowType::Api;
         let settings::Outcome::Flow(f, identity) = settings::submit(&r, &req, f, sub)

@@ -4,20 +4,14 @@ use super::csrf::ensure_csrf;
 use super::flow::{self, Flow, FlowState, FlowType, Kind};
 use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
 use super::return_to::checked_return_to;
+use super::strategy::{self, LoggedIn};
 use super::text;
 use super::ui::Node;
 use crate::error::{id, ApiError, Error, Result};
 use crate::identity::{normalize_identifier, Identity};
 use crate::registry::Registry;
 use crate::session::manager::{self, Issued};
-use crate::session::{AuthenticationMethod, Session};
 use serde_json::Value;
-
-/// `selfservice.methods.password.enabled` (default true): whether the password method takes part
-/// in login, registration and settings.
-pub fn password_enabled(r: &Registry) -> bool {
-    r.config.selfservice.methods.password.enabled
-}
 
 /// Query parameters of the init endpoints.
 #[derive(Debug, Default)]
@@ -27,14 +21,14 @@ pub struct InitQuery {
     pub return_to: Option<String>,
 }
 
-/// A password login submission (JSON or form).
+/// A login submission (JSON or form).
 #[derive(Debug, Default)]
 pub struct Submission {
     pub method: Option<String>,
-    pub identifier: Option<String>,
-    pub password: Option<String>,
     pub csrf_token: Option<String>,
     pub transient_payload: Option<Value>,
+    /// The whole submission, for the method to read its fields from.
+    pub fields: Value,
 }
 
 pub enum Outcome {
@@ -100,63 +94,9 @@ pub async fn init(
                 .unwrap_or_default(),
         );
     }
-    if password_enabled(r) {
-        password_nodes(r, req, &mut f).await?;
-    }
+    strategy::draw(r, req, &mut f, None).await?;
     f.save(r).await?;
     Ok(f)
-}
-
-/// The password method's login nodes: the identifier (hidden and filled in on a refresh), the
-/// password and the submit button.
-async fn password_nodes(r: &Registry, req: &FlowRequest, f: &mut Flow) -> Result<()> {
-    let refresh_identifier = if f.refresh {
-        match &req.current {
-            Some((s, _)) => refresh_identifier(r, s).await?,
-            None => None,
-        }
-    } else {
-        None
-    };
-    match refresh_identifier {
-        Some(identifier) => {
-            f.ui.nodes
-                .push(Node::input("default", "identifier", "hidden").value(identifier));
-            f.ui.messages.push(text::refresh_confirm());
-        }
-        None => f.ui.nodes.push(
-            Node::input("default", "identifier", "text")
-                .value("")
-                .required()
-                .label(text::id_label()),
-        ),
-    }
-    f.ui.nodes.push(
-        Node::input("password", "password", "password")
-            .required()
-            .attr("autocomplete", "current-password")
-            .label(text::password_label()),
-    );
-    let submit_label = if f.refresh {
-        text::sign_in()
-    } else {
-        text::sign_in_with_password()
-    };
-    f.ui.nodes.push(
-        Node::input("password", "method", "submit")
-            .value("password")
-            .label(submit_label),
-    );
-    Ok(())
-}
-
-async fn refresh_identifier(r: &Registry, s: &Session) -> Result<Option<String>> {
-    let identity = r.persister.get_identity(s.identity_id, true).await?;
-    Ok(identity.and_then(|i| {
-        i.credentials
-            .get("password")
-            .and_then(|c| c.identifiers.first().cloned())
-    }))
 }
 
 /// A native flow must not be driven by a browser (Origin header or cookies): folded into the flow.
@@ -218,12 +158,12 @@ pub async fn submit(
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    if body.method.as_deref() != Some("password") || !password_enabled(r) {
+    let Some(method) = strategy::find(r, Kind::Login, body.method.as_deref()) else {
         f.ui.messages.push(text::no_login_strategy());
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
-    }
-    f.active = Some("password".into());
+    };
+    f.active = Some(method.id().into());
     f.transient_payload = body.transient_payload.clone();
     if let Some((s, _)) = &req.current {
         if !f.refresh && (f.requested_aal == "aal1" || s.aal == "aal2") {
@@ -234,36 +174,15 @@ pub async fn submit(
             return Ok(Outcome::Invalid(Box::new(f)));
         }
     }
-    let identifier = body.identifier.clone().unwrap_or_default();
-    let password = body.password.clone().unwrap_or_default();
-    f.ui.set_value("identifier", identifier.clone());
-    let mut missing = false;
-    if identifier.trim().is_empty() {
-        f.ui.add_node_message("identifier", text::missing("identifier"));
-        missing = true;
-    }
-    if password.is_empty() {
-        f.ui.add_node_message("password", text::missing("password"));
-        missing = true;
-    }
-    if missing {
-        f.save(r).await?;
-        return Ok(Outcome::Invalid(Box::new(f)));
-    }
-    let client = req.client_address.as_deref();
-    super::rate_limit::login_attempt(r, client, &identifier).await?;
-    let identity = if password.len() > super::password_policy::MAX_PASSWORD_BYTES {
-        // No stored password is this long: refused before any hashing work.
-        None
-    } else {
-        verify(r, &identifier, &password).await?
-    };
-    let Some(identity) = identity else {
-        f.ui.messages.push(text::invalid_credentials());
+    let Some(LoggedIn {
+        identity,
+        method: amr,
+        identifier,
+    }) = method.login(r, req, &mut f, &body.fields).await?
+    else {
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
     };
-    super::rate_limit::login_succeeded(r, client, &identifier).await?;
     if !identity.is_active() {
         return Err(ApiError::new(401)
             .with_reason("This account was disabled.")
@@ -318,13 +237,6 @@ pub async fn submit(
         return Ok(Outcome::Invalid(Box::new(f)));
     }
     f.state = FlowState::PassedChallenge;
-    let method = AuthenticationMethod {
-        method: "password".into(),
-        aal: "aal1".into(),
-        completed_at: now,
-        provider: None,
-        organization: None,
-    };
     let device = manager::DeviceInfo {
         ip: req.device.ip.clone(),
         user_agent: req.device.user_agent.clone(),
@@ -339,23 +251,13 @@ pub async fn submit(
             &r.config,
             current,
             &identity,
-            method,
+            amr,
             device,
             now,
         )
         .await?
         .ok_or_else(|| Error::session_inactive("No active session was found in this request."))?,
-        None => {
-            manager::issue(
-                &r.persister,
-                &r.config,
-                &identity,
-                vec![method],
-                device,
-                now,
-            )
-            .await?
-        }
+        None => manager::issue(&r.persister, &r.config, &identity, vec![amr], device, now).await?,
     };
     f.ui.clear_secrets();
     f.save(r).await?;
@@ -365,57 +267,6 @@ pub async fn submit(
         issued: Box::new(issued),
         redirect_to,
     })
-}
-
-/// Verify an identifier and password. Unknown identifiers cost one dummy verification, so timing
-/// does not reveal which identifiers exist. A successful login with an outdated hash re-hashes.
-pub async fn verify(r: &Registry, identifier: &str, password: &str) -> Result<Option<Identity>> {
-    let normalized = normalize_identifier("password", identifier);
-    let identity = r
-        .persister
-        .find_identity_by_identifier("password", &normalized)
-        .await?;
-    let hash = identity
-        .as_ref()
-        .and_then(|i| i.password_hash().map(str::to_string));
-    let (Some(mut identity), Some(hash)) = (identity, hash) else {
-        r.hasher.verify_dummy(password.to_string()).await;
-        return Ok(None);
-    };
-    let ok = r
-        .hasher
-        .verify(password.to_string(), hash.clone())
-        .await
-        .unwrap_or(false);
-    if !ok {
-        return Ok(None);
-    }
-    if r.hasher.needs_rehash(&hash) {
-        if let Ok(new_hash) = r.hasher.hash(password.to_string()).await {
-            // Only the password credential changes, and only if it is still the one verified.
-            let now = r.clock.now();
-            let stored = r
-                .persister
-                .modify_identity(identity.id, |i| match i.credentials.get_mut("password") {
-                    Some(c)
-                        if c.config.get("hashed_password").and_then(Value::as_str)
-                            == Some(hash.as_str()) =>
-                    {
-                        c.config = serde_json::json!({ "hashed_password": new_hash });
-                        c.updated_at = now;
-                        true
-                    }
-                    _ => false,
-                })
-                .await;
-            match stored {
-                Ok(Some(fresh)) => identity = fresh,
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "could not store the re-hashed password"),
-            }
-        }
-    }
-    Ok(Some(identity))
 }
 
 /// Where a browser goes after login: the flow's `return_to`, else the configured after-login URL.

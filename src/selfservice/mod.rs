@@ -15,6 +15,7 @@ pub mod registration;
 pub mod request;
 pub mod return_to;
 pub mod settings;
+pub mod strategy;
 pub mod text;
 pub mod ui;
 pub mod verification;

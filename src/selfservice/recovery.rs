@@ -7,11 +7,11 @@ use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowState, FlowType, Kind};
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
+use super::strategy::code::{self, Purpose};
 use super::text;
 use super::ui::{Message, Node};
 use crate::error::{Error, Result};
 use crate::identity::manager::normalize_address;
-use crate::persistence::code::AddressTable;
 use crate::registry::Registry;
 use crate::session::manager::{self, Issued};
 use crate::session::AuthenticationMethod;
@@ -139,84 +139,8 @@ fn code_nodes(f: &mut Flow, address: Option<&str>) {
 }
 
 async fn send(r: &Registry, client: Option<&str>, f: &mut Flow, address: &str) -> Result<()> {
-    super::rate_limit::code_send(r, client, address).await?;
-    let now = r.clock.now();
     let m = method(r);
-    let owner = r
-        .persister
-        .find_identity_by_address(AddressTable::Recovery, "email", address)
-        .await?;
-    r.persister.invalidate_flow_codes(f.id, now).await?;
-    match owner {
-        Some(identity_id) => {
-            let expires = now + codes::lifespan(r, m);
-            if m == "link" {
-                let token = codes::new_link_token();
-                r.persister
-                    .create_code(
-                        crate::persistence::code::NewCode {
-                            flow_id: f.id,
-                            kind: "recovery_link",
-                            code_hash: &codes::link_digest(&token),
-                            identity_id: Some(identity_id),
-                            address,
-                            expires_at: expires,
-                        },
-                        now,
-                    )
-                    .await?;
-                let url = format!(
-                    "{}/self-service/recovery?flow={}&token={token}",
-                    r.public_base, f.id
-                );
-                crate::courier::queue_email(
-                    r,
-                    address,
-                    "recovery_valid",
-                    &json!({"To": address, "RecoveryURL": url}),
-                )
-                .await?;
-            } else {
-                let code = codes::new_code();
-                r.persister
-                    .create_code(
-                        crate::persistence::code::NewCode {
-                            flow_id: f.id,
-                            kind: "recovery_code",
-                            code_hash: &codes::code_digest(r, f.id, &code),
-                            identity_id: Some(identity_id),
-                            address,
-                            expires_at: expires,
-                        },
-                        now,
-                    )
-                    .await?;
-                crate::courier::queue_email(
-                    r,
-                    address,
-                    "recovery_code_valid",
-                    &json!({"To": address, "RecoveryCode": code}),
-                )
-                .await?;
-            }
-        }
-        None => {
-            if r.config
-                .selfservice
-                .flows
-                .recovery
-                .notify_unknown_recipients
-                .unwrap_or(false)
-            {
-                let template = if m == "link" {
-                    "recovery_invalid"
-                } else {
-                    "recovery_code_invalid"
-                };
-                crate::courier::queue_email(r, address, template, &json!({"To": address})).await?;
-            }
-        }
-    }
+    code::send(r, client, Purpose::Recovery, m, f.id, address).await?;
     f.state = FlowState::SentEmail;
     f.active = Some(m.into());
     if m == "code" {
@@ -387,25 +311,22 @@ pub async fn admin_code(
         f.skip_csrf = true;
     }
     code_nodes(&mut f, None);
-    let code = codes::new_code();
     let address = identity
         .recovery_addresses
         .first()
         .map(|a| a.value.clone())
         .unwrap_or_default();
-    r.persister
-        .create_code(
-            crate::persistence::code::NewCode {
-                flow_id: f.id,
-                kind: "recovery_code",
-                code_hash: &codes::code_digest(r, f.id, &code),
-                identity_id: Some(identity.id),
-                address: &address,
-                expires_at: now + expires_in,
-            },
-            now,
-        )
-        .await?;
+    let expires = now + expires_in;
+    let code = code::issue(
+        r,
+        Purpose::Recovery,
+        false,
+        f.id,
+        identity.id,
+        &address,
+        expires,
+    )
+    .await?;
     f.save(r).await?;
     Ok((f, code))
 }
@@ -436,25 +357,22 @@ pub async fn admin_link(
     f.ui.nodes
         .push(Node::input("default", "csrf_token", "hidden").required());
     f.skip_csrf = true;
-    let token = codes::new_link_token();
     let address = identity
         .recovery_addresses
         .first()
         .map(|a| a.value.clone())
         .unwrap_or_default();
-    r.persister
-        .create_code(
-            crate::persistence::code::NewCode {
-                flow_id: f.id,
-                kind: "recovery_link",
-                code_hash: &codes::link_digest(&token),
-                identity_id: Some(identity.id),
-                address: &address,
-                expires_at: now + expires_in,
-            },
-            now,
-        )
-        .await?;
+    let expires = now + expires_in;
+    let token = code::issue(
+        r,
+        Purpose::Recovery,
+        true,
+        f.id,
+        identity.id,
+        &address,
+        expires,
+    )
+    .await?;
     f.save(r).await?;
     Ok((f, token))
 }

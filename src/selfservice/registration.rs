@@ -3,13 +3,13 @@
 
 use super::csrf::ensure_csrf;
 use super::flow::{self, Flow, FlowState, FlowType, Kind};
-use super::password_policy;
 use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
 use super::return_to::checked_return_to;
+use super::strategy;
 use super::text;
 use super::ui::{trait_nodes, Node};
 use crate::error::{id, ApiError, Error, Result};
-use crate::identity::{manager as identity_manager, Credential, Identity};
+use crate::identity::Identity;
 use crate::registry::Registry;
 use crate::session::manager::{self, Issued};
 use crate::session::AuthenticationMethod;
@@ -18,10 +18,10 @@ use serde_json::{json, Value};
 #[derive(Debug, Default)]
 pub struct Submission {
     pub method: Option<String>,
-    pub password: Option<String>,
-    pub traits: Option<Value>,
     pub csrf_token: Option<String>,
     pub transient_payload: Option<Value>,
+    /// The whole submission, for the method to read its fields from.
+    pub fields: Value,
 }
 
 pub enum Outcome {
@@ -88,24 +88,7 @@ pub async fn init(
             .push(Node::input("default", "csrf_token", "hidden").required());
         f.csrf_secret = req.csrf_cookie.clone();
     }
-    // The password method is the only registration method: disabled, the form offers nothing.
-    if !super::login::password_enabled(r) {
-        f.save(r).await?;
-        return Ok(f);
-    }
-    let schema = r.schemas.default_schema();
-    f.ui.nodes.extend(trait_nodes(&schema.raw, "default"));
-    f.ui.nodes.push(
-        Node::input("password", "password", "password")
-            .required()
-            .attr("autocomplete", "new-password")
-            .label(text::password_label()),
-    );
-    f.ui.nodes.push(
-        Node::input("password", "method", "submit")
-            .value("password")
-            .label(text::sign_up()),
-    );
+    strategy::draw(r, req, &mut f, None).await?;
     f.save(r).await?;
     Ok(f)
 }
@@ -122,19 +105,6 @@ pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
             flow::expired_error(old, new.id, now)
         }
         Err(e) => e,
-    }
-}
-
-/// Put the submitted trait values back into their nodes (so the form keeps what was typed).
-fn refill(f: &mut Flow, traits: &Value, prefix: &str) {
-    if let Value::Object(map) = traits {
-        for (k, v) in map {
-            let name = format!("{prefix}.{k}");
-            match v {
-                Value::Object(_) => refill(f, v, &name),
-                other => f.ui.set_value(&name, other.clone()),
-            }
-        }
     }
 }
 
@@ -171,78 +141,17 @@ pub async fn submit(
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    if body.method.as_deref() != Some("password") || !super::login::password_enabled(r) {
+    let Some(method) = strategy::find(r, Kind::Registration, body.method.as_deref()) else {
         f.ui.messages.push(text::no_registration_strategy());
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
-    }
-    f.active = Some("password".into());
+    };
+    f.active = Some(method.id().into());
     f.transient_payload = body.transient_payload.clone();
-    let traits = body.traits.clone().unwrap_or_else(|| json!({}));
-    refill(&mut f, &traits, "traits");
-
-    let schema = r.schemas.default_schema().clone();
-    let mut invalid = false;
-    if let Err(errors) = schema.validate_traits(&traits) {
-        for e in errors {
-            let msg = super::ui::Message::error(e.message_id, e.text.clone())
-                .with_context(e.context.clone());
-            f.ui.add_node_message(&e.node_name(), msg);
-        }
-        invalid = true;
-    }
-    let password = body.password.clone().unwrap_or_default();
-    if password.is_empty() {
-        f.ui.add_node_message("password", text::missing("password"));
-        invalid = true;
-    } else if !invalid {
-        let identifiers: Vec<String> = schema
-            .trait_values(&traits)
-            .into_iter()
-            .filter(|v| v.ext.password_identifier)
-            .map(|v| v.value)
-            .collect();
-        if identifiers.is_empty() {
-            f.ui.messages.push(super::ui::Message::error(
-                4000009,
-                "Could not find any login identifiers. Did you forget to set them? This could also be caused by a server misconfiguration.",
-            ));
-            invalid = true;
-        } else if let Some(m) = password_policy::check_blocking(
-            &r.config.selfservice.methods.password.config,
-            r.hasher.max_password_bytes(),
-            &password,
-            &identifiers,
-        )
-        .await
-        {
-            f.ui.add_node_message("password", m);
-            invalid = true;
-        }
-    }
-    if invalid {
+    let Some(identity) = method.register(r, req, &mut f, &body.fields).await? else {
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
-    }
-
-    let hash = r
-        .hasher
-        .hash(password)
-        .await
-        .map_err(|e| Error::internal(format!("hashing failed: {e}")))?;
-    let mut identity = Identity::new(&schema.id, traits, now);
-    identity.credentials.insert(
-        "password".into(),
-        Credential {
-            kind: "password".into(),
-            identifiers: Vec::new(),
-            config: json!({ "hashed_password": hash }),
-            version: 0,
-            created_at: now,
-            updated_at: now,
-        },
-    );
-    identity_manager::prepare(&r.schemas, &mut identity, now)?;
+    };
     match r.persister.create_identity(&identity).await {
         Ok(()) => {}
         Err(Error::Conflict(_)) => {
@@ -267,8 +176,8 @@ pub async fn submit(
     }
     f.state = FlowState::PassedChallenge;
     let issued = if session_hook_enabled(r) {
-        let method = AuthenticationMethod {
-            method: "password".into(),
+        let amr = AuthenticationMethod {
+            method: method.id().into(),
             aal: "aal1".into(),
             completed_at: now,
             provider: None,
@@ -280,15 +189,7 @@ pub async fn submit(
             location: req.device.location.clone(),
         };
         Some(Box::new(
-            manager::issue(
-                &r.persister,
-                &r.config,
-                &identity,
-                vec![method],
-                device,
-                now,
-            )
-            .await?,
+            manager::issue(&r.persister, &r.config, &identity, vec![amr], device, now).await?,
         ))
     } else {
         None

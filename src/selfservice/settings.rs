@@ -3,72 +3,33 @@
 
 use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowState, FlowType, Kind};
-use super::password_policy;
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
+use super::strategy::{self, Changed};
 use super::text;
-use super::ui::{trait_nodes, Message, Node};
+use super::ui::{Message, Node};
 use crate::error::{id, ApiError, Error, Result};
-use crate::identity::{manager as identity_manager, Credential, Identity};
+use crate::identity::Identity;
 use crate::registry::Registry;
 use crate::session::Session;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Default)]
 pub struct Submission {
     pub method: Option<String>,
-    pub password: Option<String>,
-    pub traits: Option<Value>,
     pub csrf_token: Option<String>,
+    /// The whole submission, for the method to read its fields from.
+    pub fields: Value,
 }
 
 pub fn no_session() -> Error {
     Error::session_inactive("No active session was found in this request.")
 }
 
-/// Build the nodes of a settings flow for an identity (traits filled in).
-fn draw(r: &Registry, f: &mut Flow, identity: &Identity) {
+/// Build the nodes of a settings flow for an identity: every enabled method's (traits filled in).
+async fn draw(r: &Registry, req: &FlowRequest, f: &mut Flow, identity: &Identity) -> Result<()> {
     f.ui.nodes.retain(|n| n.name() == "csrf_token");
-    if r.config.selfservice.methods.profile.enabled {
-        draw_profile(r, f, identity);
-    }
-    if super::login::password_enabled(r) {
-        f.ui.nodes.push(
-            Node::input("password", "password", "password")
-                .required()
-                .attr("autocomplete", "new-password")
-                .label(text::password_label()),
-        );
-        f.ui.nodes.push(
-            Node::input("password", "method", "submit")
-                .value("password")
-                .label(text::save_label()),
-        );
-    }
-}
-
-/// The profile method's nodes: the traits, filled in, and its submit button.
-fn draw_profile(r: &Registry, f: &mut Flow, identity: &Identity) {
-    if let Some(schema) = r.schemas.get(&identity.schema_id) {
-        let mut nodes = trait_nodes(&schema.raw, "profile");
-        for n in &mut nodes {
-            let pointer: String = n
-                .name()
-                .split('.')
-                .skip(1)
-                .map(|s| format!("/{s}"))
-                .collect();
-            if let Some(v) = identity.traits.pointer(&pointer) {
-                n.attributes.insert("value".into(), v.clone());
-            }
-        }
-        f.ui.nodes.extend(nodes);
-    }
-    f.ui.nodes.push(
-        Node::input("profile", "method", "submit")
-            .value("profile")
-            .label(text::save_label()),
-    );
+    strategy::draw(r, req, f, Some(identity)).await
 }
 
 /// Create a settings flow for an identity (also used after a successful recovery).
@@ -87,7 +48,7 @@ pub async fn create(
             .push(Node::input("default", "csrf_token", "hidden").required());
         f.csrf_secret = req.next_csrf.clone().or_else(|| req.csrf_cookie.clone());
     }
-    draw(r, &mut f, identity);
+    draw(r, req, &mut f, identity).await?;
     f.save(r).await?;
     Ok(f)
 }
@@ -197,163 +158,29 @@ pub async fn submit(
     }
     f.ui.reset_messages();
     f.state = FlowState::ShowForm;
-    let method = body.method.as_deref().filter(|m| match *m {
-        "profile" => r.config.selfservice.methods.profile.enabled,
-        "password" => super::login::password_enabled(r),
-        _ => false,
-    });
-    match method {
-        Some("profile") => {
-            let traits = body.traits.clone().unwrap_or_else(|| json!({}));
-            let mut updated = identity.clone();
-            updated.traits = traits.clone();
-            updated.updated_at = now;
-            let schema = r.schemas.get(&identity.schema_id).cloned();
-            if let Some(schema) = &schema {
-                if let Err(errors) = schema.validate_traits(&traits) {
-                    draw(r, &mut f, &identity);
-                    for (k, v) in traits.as_object().into_iter().flatten() {
-                        f.ui.set_value(&format!("traits.{k}"), v.clone());
-                    }
-                    for e in errors {
-                        f.ui.add_node_message(
-                            &e.node_name(),
-                            Message::error(e.message_id, e.text.clone())
-                                .with_context(e.context.clone()),
-                        );
-                    }
-                    f.active = Some("profile".into());
-                    f.save(r).await?;
-                    return Ok(Outcome::Flow(Box::new(f), Box::new(identity)));
-                }
-            }
-            identity_manager::prepare(&r.schemas, &mut updated, now)?;
-            // Changing what identifies or reaches the identity needs a recent login.
-            let protected_changed = updated.credentials.get("password").map(|c| &c.identifiers)
-                != identity.credentials.get("password").map(|c| &c.identifiers)
-                || updated
-                    .verifiable_addresses
-                    .iter()
-                    .map(|a| &a.value)
-                    .ne(identity.verifiable_addresses.iter().map(|a| &a.value))
-                || updated
-                    .recovery_addresses
-                    .iter()
-                    .map(|a| &a.value)
-                    .ne(identity.recovery_addresses.iter().map(|a| &a.value));
-            if protected_changed && !is_privileged(r, session) {
-                return Err(refresh_required(r, &f));
-            }
-            match r.persister.update_identity(&updated).await {
-                Ok(_) => {}
-                Err(Error::Conflict(_)) => {
-                    draw(r, &mut f, &identity);
-                    f.ui.messages.push(text::duplicate_identifier());
-                    f.save(r).await?;
-                    return Ok(Outcome::Flow(Box::new(f), Box::new(identity)));
-                }
-                Err(e) => return Err(e),
-            }
-            identity = updated;
-            f.active = Some("profile".into());
-            if super::verification::is_enabled(r) {
-                let new_addresses = Identity {
-                    verifiable_addresses: identity
-                        .verifiable_addresses
-                        .iter()
-                        .filter(|a| a.status == "pending")
-                        .cloned()
-                        .collect(),
-                    ..identity.clone()
-                };
-                f.continue_with =
-                    super::verification::start_for_addresses(r, &new_addresses, f.flow_type, req)
-                        .await?;
-            }
-        }
-        Some("password") => {
-            if !is_privileged(r, session) {
-                return Err(refresh_required(r, &f));
-            }
-            let password = body.password.clone().unwrap_or_default();
-            draw(r, &mut f, &identity);
-            f.active = Some("password".into());
-            if password.is_empty() {
-                f.ui.add_node_message("password", text::missing("password"));
-                f.save(r).await?;
-                return Ok(Outcome::Flow(Box::new(f), Box::new(identity)));
-            }
-            let schema = r.schemas.get(&identity.schema_id).cloned();
-            let identifiers: Vec<String> = schema
-                .map(|s| {
-                    s.trait_values(&identity.traits)
-                        .into_iter()
-                        .filter(|v| v.ext.password_identifier)
-                        .map(|v| v.value)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut problem = password_policy::check_blocking(
-                &r.config.selfservice.methods.password.config,
-                r.hasher.max_password_bytes(),
-                &password,
-                &identifiers,
-            )
-            .await;
-            if problem.is_none() {
-                if let Some(old) = identity.password_hash() {
-                    if r.hasher
-                        .verify(password.clone(), old.to_string())
-                        .await
-                        .unwrap_or(false)
-                    {
-                        problem = Some(text::same_password());
-                    }
-                }
-            }
-            if let Some(m) = problem {
-                f.ui.add_node_message("password", m);
-                f.save(r).await?;
-                return Ok(Outcome::Flow(Box::new(f), Box::new(identity)));
-            }
-            let hash = r
-                .hasher
-                .hash(password)
-                .await
-                .map_err(|e| Error::internal(format!("hashing failed: {e}")))?;
-            let created_at = identity
-                .credentials
-                .get("password")
-                .map(|c| c.created_at)
-                .unwrap_or(now);
-            identity.credentials.insert(
-                "password".into(),
-                Credential {
-                    kind: "password".into(),
-                    identifiers: Vec::new(),
-                    config: json!({ "hashed_password": hash }),
-                    version: 0,
-                    created_at,
-                    updated_at: now,
-                },
-            );
-            identity.updated_at = now;
-            identity_manager::prepare(&r.schemas, &mut identity, now)?;
-            r.persister.update_identity(&identity).await?;
-            if revoke_hook(r, "password") {
-                r.persister
-                    .revoke_other_sessions(identity.id, session.id, now)
-                    .await?;
-            }
-        }
-        _ => {
-            draw(r, &mut f, &identity);
-            f.ui.messages.push(Message::error(4010004, "Could not find a strategy to update your settings. Did you fill out the form correctly?"));
+    draw(r, req, &mut f, &identity).await?;
+    let Some(method) = strategy::find(r, Kind::Settings, body.method.as_deref()) else {
+        f.ui.messages.push(Message::error(4010004, "Could not find a strategy to update your settings. Did you fill out the form correctly?"));
+        f.save(r).await?;
+        return Ok(Outcome::Flow(Box::new(f), Box::new(identity)));
+    };
+    f.active = Some(method.id().into());
+    match method
+        .update_settings(r, req, &mut f, session, &identity, &body.fields)
+        .await?
+    {
+        Changed::Invalid => {
             f.save(r).await?;
             return Ok(Outcome::Flow(Box::new(f), Box::new(identity)));
         }
+        Changed::Saved(updated) => identity = *updated,
     }
-    draw(r, &mut f, &identity);
+    if revoke_hook(r, method.id()) {
+        r.persister
+            .revoke_other_sessions(identity.id, session.id, now)
+            .await?;
+    }
+    draw(r, req, &mut f, &identity).await?;
     f.state = FlowState::Success;
     f.ui.messages.push(text::settings_saved());
     f.ui.clear_secrets();

@@ -7,12 +7,12 @@ use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowState, FlowType, Kind};
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
+use super::strategy::code::{self, Purpose};
 use super::text;
 use super::ui::{Message, Node};
 use crate::error::{Error, Result};
 use crate::identity::manager::normalize_address;
 use crate::identity::Identity;
-use crate::persistence::code::AddressTable;
 use crate::registry::Registry;
 use serde_json::{json, Value};
 
@@ -105,91 +105,8 @@ pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
 
 /// Send a code (or link) for `address` within flow `f`, whether or not the address is known.
 async fn send(r: &Registry, client: Option<&str>, f: &mut Flow, address: &str) -> Result<()> {
-    super::rate_limit::code_send(r, client, address).await?;
-    let now = r.clock.now();
     let m = method(r);
-    let owner = r
-        .persister
-        .find_identity_by_address(AddressTable::Verifiable, "email", address)
-        .await?;
-    r.persister.invalidate_flow_codes(f.id, now).await?;
-    match owner {
-        Some(identity_id) => {
-            let expires = now + codes::lifespan(r, m);
-            if m == "link" {
-                let token = codes::new_link_token();
-                r.persister
-                    .create_code(
-                        crate::persistence::code::NewCode {
-                            flow_id: f.id,
-                            kind: "verification_link",
-                            code_hash: &codes::link_digest(&token),
-                            identity_id: Some(identity_id),
-                            address,
-                            expires_at: expires,
-                        },
-                        now,
-                    )
-                    .await?;
-                let url = format!(
-                    "{}/self-service/verification?flow={}&token={token}",
-                    r.public_base, f.id
-                );
-                crate::courier::queue_email(
-                    r,
-                    address,
-                    "verification_valid",
-                    &json!({"To": address, "VerificationURL": url}),
-                )
-                .await?;
-            } else {
-                let code = codes::new_code();
-                r.persister
-                    .create_code(
-                        crate::persistence::code::NewCode {
-                            flow_id: f.id,
-                            kind: "verification_code",
-                            code_hash: &codes::code_digest(r, f.id, &code),
-                            identity_id: Some(identity_id),
-                            address,
-                            expires_at: expires,
-                        },
-                        now,
-                    )
-                    .await?;
-                let url = format!(
-                    "{}/self-service/verification?flow={}&code={code}",
-                    r.public_base, f.id
-                );
-                crate::courier::queue_email(
-                    r,
-                    address,
-                    "verification_code_valid",
-                    &json!({"To": address, "VerificationCode": code, "VerificationURL": url}),
-                )
-                .await?;
-            }
-            r.persister
-                .set_address_status(identity_id, address, "sent", now)
-                .await?;
-        }
-        None => {
-            if r.config
-                .selfservice
-                .flows
-                .verification
-                .notify_unknown_recipients
-                .unwrap_or(false)
-            {
-                let template = if m == "link" {
-                    "verification_invalid"
-                } else {
-                    "verification_code_invalid"
-                };
-                crate::courier::queue_email(r, address, template, &json!({"To": address})).await?;
-            }
-        }
-    }
+    code::send(r, client, Purpose::Verification, m, f.id, address).await?;
     f.state = FlowState::SentEmail;
     f.active = Some(m.into());
     f.ui.nodes.retain(|n| n.name() == "csrf_token");

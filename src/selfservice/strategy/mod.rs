@@ -1,0 +1,140 @@
+//! Credential methods as plug-ins, one room each (as Kratos's `selfservice/strategy/<method>/`).
+//!
+//! A flow (login, registration, settings) asks every enabled method for its UI nodes, and hands a
+//! submission to the method its `method` field names. A method adds nodes, parses and checks its
+//! own fields, builds or changes its credentials, and names the AMR entry it contributes; the flow
+//! keeps what all methods share (CSRF, expiry, state, sessions, hooks). Adding a method is a new
+//! file here and a line in [`ALL`]; no flow file changes.
+//!
+//! Owns: the method's nodes, fields and credentials. Must not: answer HTTP, issue sessions, or
+//! move a flow's state.
+
+pub mod code;
+mod password;
+mod profile;
+
+use super::flow::{Flow, Kind};
+use super::request::FlowRequest;
+use crate::error::Result;
+use crate::identity::Identity;
+use crate::registry::Registry;
+use crate::session::{AuthenticationMethod, Session};
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+/// A method's asynchronous answer.
+pub type Fut<'a, T> = BoxFuture<'a, Result<T>>;
+
+/// A login a method accepted: whom it authenticated, as what, and the identifier used.
+pub struct LoggedIn {
+    pub identity: Identity,
+    pub method: AuthenticationMethod,
+    pub identifier: String,
+}
+
+/// A settings change a method made (already stored) or refused (messages on the flow).
+pub enum Changed {
+    Saved(Box<Identity>),
+    Invalid,
+}
+
+/// The fields a submission carries for the methods, as one JSON object (form posts are unflattened
+/// and their traits coerced to the schema's types before they get here).
+pub type Fields = Value;
+
+/// A field of a submission as text: strings as they are, other values as their JSON, null as
+/// absent (the forms Kratos's SDKs and browsers send).
+pub fn field(fields: &Fields, key: &str) -> Option<String> {
+    match fields.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// One credential method. Every method takes part only in the flows it implements; the defaults
+/// say "not here".
+pub trait Strategy: Send + Sync {
+    /// The method's id: the `method` of a submission and the `group` of its nodes.
+    fn id(&self) -> &'static str;
+
+    /// Whether `selfservice.methods.<id>.enabled` says the method is on.
+    fn enabled(&self, r: &Registry) -> bool;
+
+    /// Whether the method takes part in flows of this kind.
+    fn takes_part(&self, kind: Kind) -> bool;
+
+    /// Add the method's nodes to a new flow. `identity` is the settings flow's owner.
+    fn nodes<'a>(
+        &'a self,
+        r: &'a Registry,
+        req: &'a FlowRequest,
+        f: &'a mut Flow,
+        identity: Option<&'a Identity>,
+    ) -> Fut<'a, ()>;
+
+    /// Check a login submission: the identity, or None with the reason as messages on the flow.
+    fn login<'a>(
+        &'a self,
+        _r: &'a Registry,
+        _req: &'a FlowRequest,
+        _f: &'a mut Flow,
+        _fields: &'a Fields,
+    ) -> Fut<'a, Option<LoggedIn>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Check a registration submission: the new identity with the method's credentials (not yet
+    /// stored), or None with the reasons as messages on the flow.
+    fn register<'a>(
+        &'a self,
+        _r: &'a Registry,
+        _req: &'a FlowRequest,
+        _f: &'a mut Flow,
+        _fields: &'a Fields,
+    ) -> Fut<'a, Option<Identity>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Apply a settings submission to `identity` and store it.
+    fn update_settings<'a>(
+        &'a self,
+        _r: &'a Registry,
+        _req: &'a FlowRequest,
+        _f: &'a mut Flow,
+        _session: &'a Session,
+        _identity: &'a Identity,
+        _fields: &'a Fields,
+    ) -> Fut<'a, Changed> {
+        Box::pin(async { Ok(Changed::Invalid) })
+    }
+}
+
+/// Every method Ostiary has, in the order their nodes appear.
+static ALL: &[&dyn Strategy] = &[&profile::Profile, &password::Password];
+
+/// The enabled methods taking part in flows of `kind`, in node order.
+pub fn for_flow(r: &Registry, kind: Kind) -> impl Iterator<Item = &'static dyn Strategy> + '_ {
+    ALL.iter()
+        .copied()
+        .filter(move |s| s.takes_part(kind) && s.enabled(r))
+}
+
+/// The enabled method of a submission's `method`, if it takes part in flows of `kind`.
+pub fn find(r: &Registry, kind: Kind, method: Option<&str>) -> Option<&'static dyn Strategy> {
+    let method = method?;
+    for_flow(r, kind).find(|s| s.id() == method)
+}
+
+/// Add the nodes of every enabled method of the flow's kind.
+pub async fn draw(
+    r: &Registry,
+    req: &FlowRequest,
+    f: &mut Flow,
+    identity: Option<&Identity>,
+) -> Result<()> {
+    for s in for_flow(r, f.kind) {
+        s.nodes(r, req, f, identity).await?;
+    }
+    Ok(())
+}
