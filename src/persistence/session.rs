@@ -178,6 +178,15 @@ pub struct SessionCursor {
     pub id: Uuid,
 }
 
+/// What an UPDATE/DELETE `… RETURNING identity_id` found: the row count and the identities whose
+/// sessions it changed.
+fn returned_identities(ids: Vec<String>) -> (u64, Vec<Uuid>) {
+    let n = ids.len() as u64;
+    let ids: std::collections::BTreeSet<Uuid> =
+        ids.iter().filter_map(|i| Uuid::parse_str(i).ok()).collect();
+    (n, ids.into_iter().collect())
+}
+
 fn prefixed(cols: &str, p: &str) -> String {
     cols.split(", ")
         .map(|c| format!("{p}.{c}"))
@@ -433,43 +442,33 @@ impl Persister {
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let n = sqlx::query(
-            "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 AND identity_id = $3",
-        )
-        .bind(to_micros(now))
-        .bind(session_id.to_string())
-        .bind(identity_id.to_string())
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        if n > 0 {
-            self.invalidated([identity_id]).await;
-        }
-        Ok(n)
-    }
-
-    /// Run an UPDATE/DELETE `… RETURNING identity_id`, then invalidate those identities' sessions.
-    async fn write_returning_identities<'q>(
-        &self,
-        q: sqlx::query::QueryScalar<'q, sqlx::Any, String, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<u64> {
-        let ids: Vec<String> = q.fetch_all(&self.write).await?;
-        let n = ids.len() as u64;
-        let ids: std::collections::BTreeSet<Uuid> =
-            ids.iter().filter_map(|i| Uuid::parse_str(i).ok()).collect();
-        self.invalidated(ids).await;
-        Ok(n)
+        self.write_unit(move |p| async move {
+            let n = sqlx::query(
+                "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 AND identity_id = $3",
+            )
+            .bind(to_micros(now))
+            .bind(session_id.to_string())
+            .bind(identity_id.to_string())
+            .execute(&p.write)
+            .await?
+            .rows_affected();
+            Ok((n, if n > 0 { vec![identity_id] } else { vec![] }))
+        })
+        .await
     }
 
     /// Revoke a session by id (admin). Returns the number of rows found.
     pub async fn revoke_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-        self.write_returning_identities(
-            sqlx::query_scalar(
+        self.write_unit(move |p| async move {
+            let ids = sqlx::query_scalar(
                 "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 RETURNING identity_id",
             )
             .bind(to_micros(now))
-            .bind(session_id.to_string()),
-        )
+            .bind(session_id.to_string())
+            .fetch_all(&p.write)
+            .await?;
+            Ok(returned_identities(ids))
+        })
         .await
     }
 
@@ -479,14 +478,18 @@ impl Persister {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        let token_hash = token_hash.to_string();
         let n = self
-            .write_returning_identities(
-                sqlx::query_scalar(
+            .write_unit(move |p| async move {
+                let ids = sqlx::query_scalar(
                     "UPDATE sessions SET active = 0, updated_at = $1 WHERE token_hash = $2 RETURNING identity_id",
                 )
                 .bind(to_micros(now))
-                .bind(token_hash),
-            )
+                .bind(token_hash)
+                .fetch_all(&p.write)
+                .await?;
+                Ok(returned_identities(ids))
+            })
             .await?;
         Ok(n > 0)
     }
@@ -506,6 +509,26 @@ impl Persister {
     /// SQLite), so two concurrent calls for one identity run one after the other: the second sees
     /// that the first revoked its caller and does nothing, instead of both revoking each other.
     pub async fn revoke_other_sessions(
+        &self,
+        identity_id: Uuid,
+        except: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>> {
+        self.write_unit(move |p| async move {
+            let revoked = p
+                .revoke_other_sessions_now(identity_id, except, now)
+                .await?;
+            let changed = match revoked {
+                Some(n) if n > 0 => vec![identity_id],
+                _ => vec![],
+            };
+            Ok((revoked, changed))
+        })
+        .await
+    }
+
+    /// The write of [`Persister::revoke_other_sessions`], without the invalidation.
+    async fn revoke_other_sessions_now(
         &self,
         identity_id: Uuid,
         except: Uuid,
@@ -575,23 +598,20 @@ impl Persister {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        if n > 0 {
-            self.invalidated([identity_id]).await;
-        }
         Ok(Some(n as u64))
     }
 
     /// Delete every session of an identity; returns how many were deleted.
     pub async fn delete_identity_sessions(&self, identity_id: Uuid) -> Result<u64> {
-        let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
-            .bind(identity_id.to_string())
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n > 0 {
-            self.invalidated([identity_id]).await;
-        }
-        Ok(n)
+        self.write_unit(move |p| async move {
+            let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
+                .bind(identity_id.to_string())
+                .execute(&p.write)
+                .await?
+                .rows_affected();
+            Ok((n, if n > 0 { vec![identity_id] } else { vec![] }))
+        })
+        .await
     }
 
     /// Set a new expiry (extension). Returns whether the session exists.
@@ -602,14 +622,17 @@ impl Persister {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let n = self
-            .write_returning_identities(
-                sqlx::query_scalar(
+            .write_unit(move |p| async move {
+                let ids = sqlx::query_scalar(
                     "UPDATE sessions SET expires_at = $1, updated_at = $2 WHERE id = $3 RETURNING identity_id",
                 )
                 .bind(to_micros(expires_at))
                 .bind(to_micros(now))
-                .bind(session_id.to_string()),
-            )
+                .bind(session_id.to_string())
+                .fetch_all(&p.write)
+                .await?;
+                Ok(returned_identities(ids))
+            })
             .await?;
         Ok(n > 0)
     }

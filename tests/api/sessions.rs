@@ -731,3 +731,66 @@ both_backends!(
         assert_eq!(app.whoami(&newer).await.0, 200);
     }
 );
+
+both_backends!(
+    a_write_whose_caller_went_away_still_invalidates_the_cache,
+    |app: TestApp| async move {
+        use futures::FutureExt;
+        let identity = app
+            .create_identity("gone@example.com", Some(PASSWORD))
+            .await;
+        let identity_id: uuid::Uuid = identity["id"].as_str().unwrap().parse().unwrap();
+        let p = app.registry.persister.clone();
+        let now = || app.registry.clock.now();
+        // A session checked twice (so cached on this node), then a write started and dropped
+        // after its first poll: what a handler's future goes through when its client
+        // disconnects mid-request. Once the write units have ended, whoami must see the write.
+        let cached = |token: String| {
+            let app = &app;
+            async move {
+                assert_eq!(app.whoami(&token).await.0, 200);
+                let (status, body) = app.whoami(&token).await;
+                assert_eq!(status, 200);
+                body["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()
+            }
+        };
+
+        // Native logout.
+        let token = app.native_login("gone@example.com", PASSWORD).await;
+        let digest = ostiary::session::token::digest(&token);
+        let id = cached(token.clone()).await;
+        let _ = p
+            .revoke_session_by_token_hash(&digest, now())
+            .now_or_never();
+        p.writes_settled().await;
+        // The write was not lost with its caller, and neither was the invalidation after it.
+        assert!(!p.get_session(id).await.unwrap().unwrap().active);
+        assert_eq!(app.whoami(&token).await.0, 401, "logout");
+
+        // Admin revoke by id.
+        let token = app.native_login("gone@example.com", PASSWORD).await;
+        let id = cached(token.clone()).await;
+        let _ = p.revoke_session(id, now()).now_or_never();
+        p.writes_settled().await;
+        assert_eq!(app.whoami(&token).await.0, 401, "admin revoke");
+
+        // Revoke all other sessions.
+        let keep = app.native_login("gone@example.com", PASSWORD).await;
+        let other = app.native_login("gone@example.com", PASSWORD).await;
+        let keep_id = cached(keep.clone()).await;
+        cached(other.clone()).await;
+        let _ = p
+            .revoke_other_sessions(identity_id, keep_id, now())
+            .now_or_never();
+        p.writes_settled().await;
+        assert_eq!(app.whoami(&other).await.0, 401, "revoke others");
+        assert_eq!(app.whoami(&keep).await.0, 200, "the kept session");
+
+        // The identity deactivated.
+        let mut i = p.get_identity(identity_id, true).await.unwrap().unwrap();
+        i.state = ostiary::identity::State::Inactive;
+        let _ = p.update_identity(&i).now_or_never();
+        p.writes_settled().await;
+        assert_eq!(app.whoami(&keep).await.0, 401, "identity deactivated");
+    }
+);
