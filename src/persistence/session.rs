@@ -117,6 +117,9 @@ static BY_LOGOUT_TOKEN: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| joined_select("s.logout_token_hash = $1"));
 static BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| joined_select("s.id = $1"));
 
+/// Most logout tokens kept per session (the newest; see [`Persister::add_logout_token`]).
+pub const LOGOUT_TOKENS_PER_SESSION: i64 = 16;
+
 /// The `active` filter of the admin session lists.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ActiveFilter {
@@ -639,19 +642,44 @@ impl Persister {
 }
 
 impl Persister {
-    /// Remember a logout token (by digest) for a session.
+    /// Remember a logout token (by digest) for a session, keeping only the session's newest
+    /// [`LOGOUT_TOKENS_PER_SESSION`]: older ones are deleted in the same transaction, so calling
+    /// `createBrowserLogoutFlow` again and again cannot grow the table without bound. The token
+    /// just minted is always kept.
     pub async fn add_logout_token(
         &self,
         session_id: Uuid,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let session = session_id.to_string();
+        let mut tx = self.write.begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            // One session's tokens are written one transaction at a time, so that the bound is
+            // exact. (SQLite has a single writer.) A lock, not an UPDATE: no cache trigger fires.
+            sqlx::query("SELECT id FROM sessions WHERE id = $1 FOR UPDATE")
+                .bind(&session)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
         sqlx::query("INSERT INTO session_logout_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
-            .bind(session_id.to_string())
+            .bind(&session)
             .bind(to_micros(now))
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM session_logout_tokens WHERE session_id = $1 AND token_hash <> $2 \
+             AND token_hash NOT IN (SELECT token_hash FROM session_logout_tokens \
+             WHERE session_id = $1 AND token_hash <> $2 \
+             ORDER BY created_at DESC, token_hash DESC LIMIT $3)",
+        )
+        .bind(&session)
+        .bind(token_hash)
+        .bind(LOGOUT_TOKENS_PER_SESSION - 1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -794,3 +794,79 @@ both_backends!(
         assert_eq!(app.whoami(&keep).await.0, 401, "identity deactivated");
     }
 );
+
+both_backends!(
+    logout_tokens_are_bounded_per_session,
+    |app: TestApp| async move {
+        use ostiary::session::token::digest;
+        app.create_identity("bye@example.com", Some(PASSWORD)).await;
+        let mint = |token: String| {
+            let app = &app;
+            async move {
+                let res = reqwest::Client::new()
+                    .get(app.public("/self-service/logout/browser"))
+                    .header("X-Session-Token", &token)
+                    .header("Accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+                let body: Value = res.json().await.unwrap();
+                body["logout_token"].as_str().unwrap().to_string()
+            }
+        };
+        let id_of = |token: String| {
+            let app = &app;
+            async move {
+                let (status, body) = app.whoami(&token).await;
+                assert_eq!(status, 200);
+                body["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()
+            }
+        };
+        let p = app.registry.persister.clone();
+        let a = app.native_login("bye@example.com", PASSWORD).await;
+        let b = app.native_login("bye@example.com", PASSWORD).await;
+        let (a_id, b_id) = (id_of(a.clone()).await, id_of(b.clone()).await);
+        let mut b_tokens = Vec::new();
+        for _ in 0..3 {
+            b_tokens.push(mint(b.clone()).await);
+        }
+        let mut a_tokens = Vec::new();
+        for _ in 0..20 {
+            a_tokens.push(mint(a.clone()).await);
+        }
+        // Session A keeps its newest 16 tokens; the four oldest are gone.
+        for (i, t) in a_tokens.iter().enumerate() {
+            assert_eq!(
+                p.is_logout_token_of(a_id, &digest(t)).await.unwrap(),
+                i >= 4,
+                "token {i}"
+            );
+        }
+        // Another session's tokens are untouched.
+        for t in &b_tokens {
+            assert!(p.is_logout_token_of(b_id, &digest(t)).await.unwrap());
+        }
+        // An evicted token no longer logs out; the newest does.
+        let logout = |token: String, logout_token: String| {
+            let app = &app;
+            async move {
+                reqwest::Client::new()
+                    .get(app.public("/self-service/logout"))
+                    .query(&[("token", logout_token)])
+                    .header("X-Session-Token", &token)
+                    .header("Accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(logout(a.clone(), a_tokens[0].clone()).await, 403);
+        assert_eq!(app.whoami(&a).await.0, 200);
+        assert_eq!(logout(a.clone(), a_tokens[19].clone()).await, 204);
+        assert_eq!(app.whoami(&a).await.0, 401);
+        assert_eq!(app.whoami(&b).await.0, 200);
+    }
+);
