@@ -101,6 +101,8 @@ pub struct Persister {
     sync: Option<Arc<CacheSync>>,
     /// How many write units are running (see [`Persister::write_unit`]).
     in_flight: Arc<tokio::sync::watch::Sender<usize>>,
+    /// How many cleanup passes have completed (see [`Persister::cleanup_passes`]).
+    cleanups: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// One running write unit; counted down when the unit's task ends, however it ends.
@@ -150,6 +152,7 @@ impl Persister {
                     cache: Arc::new(SessionCache::disabled()),
                     sync: None,
                     in_flight: Arc::new(tokio::sync::watch::channel(0).0),
+                    cleanups: Arc::new(tokio::sync::watch::channel(0).0),
                 })
             }
             DsnKind::SqliteFile(url) => Self::connect_sqlite(url.clone(), 8).await,
@@ -195,6 +198,7 @@ impl Persister {
             cache: Arc::new(SessionCache::disabled()),
             sync: None,
             in_flight: Arc::new(tokio::sync::watch::channel(0).0),
+            cleanups: Arc::new(tokio::sync::watch::channel(0).0),
         })
     }
 

@@ -870,3 +870,102 @@ both_backends!(
         assert_eq!(app.whoami(&b).await.0, 200);
     }
 );
+
+/// Wait until the janitor has completed two more passes, so that one of them began after now.
+async fn two_janitor_passes(app: &TestApp) {
+    let mut passes = app.registry.persister.cleanup_passes();
+    let seen = *passes.borrow_and_update();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        passes.wait_for(|n| *n >= seen + 2),
+    )
+    .await
+    .expect("the janitor runs")
+    .unwrap();
+}
+
+/// With the default configuration (only the interval shortened, so the test need not wait an hour)
+/// the janitor runs inside the server and removes expired API flows and sessions once they have
+/// been expired for the default retention (24 h), and nothing sooner.
+async fn the_janitor_runs_by_default(backend: crate::helpers::Backend) {
+    let app = crate::helpers::spawn_app_with(
+        backend,
+        json!({"ostiary": {"cleanup": {"interval": "20ms"}}}),
+    )
+    .await;
+    let defaults = ostiary::config::Cleanup::default();
+    assert!(app.registry.config.ostiary.cleanup.enabled && defaults.enabled);
+    assert_eq!(
+        app.registry.config.ostiary.cleanup.keep_for.0,
+        chrono::Duration::hours(24)
+    );
+    app.create_identity("sweep@example.com", Some(PASSWORD))
+        .await;
+    let token = app.native_login("sweep@example.com", PASSWORD).await;
+    let session = session_id(&app.whoami(&token).await.1);
+    let c = reqwest::Client::new();
+    let mut flows = Vec::new();
+    for kind in ["login", "registration"] {
+        let flow: Value = c
+            .get(app.public(&format!("/self-service/{kind}/api")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        flows.push((kind, flow["id"].as_str().unwrap().to_string()));
+    }
+    let flow_status = |kind: &'static str, id: String| {
+        let c = c.clone();
+        let url = app.public(&format!("/self-service/{kind}/flows?id={id}"));
+        async move { c.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let session_status = || {
+        let c = c.clone();
+        let url = app.admin(&format!("/admin/sessions/{session}"));
+        async move { c.get(url).send().await.unwrap().status().as_u16() }
+    };
+
+    // The flows expired (after 1 h) 19 h ago, within the retention: kept.
+    app.registry.clock.advance(chrono::Duration::hours(20));
+    two_janitor_passes(&app).await;
+    for (kind, id) in &flows {
+        assert_eq!(flow_status(kind, id.clone()).await, 410, "{kind}");
+    }
+    assert_eq!(session_status().await, 200);
+
+    // The flows expired 49 h ago and the session (after 24 h) 26 h ago, longer than the retention:
+    // gone. A flow started now is kept.
+    app.registry.clock.advance(chrono::Duration::hours(30));
+    let fresh: Value = c
+        .get(app.public("/self-service/login/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    two_janitor_passes(&app).await;
+    for (kind, id) in &flows {
+        assert_eq!(flow_status(kind, id.clone()).await, 404, "{kind}");
+    }
+    assert_eq!(session_status().await, 404);
+    assert_eq!(
+        flow_status("login", fresh["id"].as_str().unwrap().to_string()).await,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_janitor_runs_by_default_sqlite() {
+    the_janitor_runs_by_default(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_janitor_runs_by_default_postgres() {
+    if !crate::helpers::postgres_available().await {
+        return;
+    }
+    the_janitor_runs_by_default(crate::helpers::Backend::Postgres).await;
+}
