@@ -80,31 +80,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         },
     ));
     let janitor = registry.config.ostiary.cleanup.enabled.then(|| {
-        let r = registry.clone();
-        tokio::spawn(async move {
-            let c = r.config.ostiary.cleanup.clone();
-            let mut tick = tokio::time::interval(
-                c.interval
-                    .0
-                    .to_std()
-                    .unwrap_or(std::time::Duration::from_secs(3600)),
-            );
-            loop {
-                tick.tick().await;
-                match r
-                    .persister
-                    .cleanup(
-                        r.clock.now() - c.keep_for.0,
-                        c.batch_size,
-                        std::time::Duration::from_millis(50),
-                    )
-                    .await
-                {
-                    Ok(n) => tracing::info!(rows = n.total(), "expired data cleaned up"),
-                    Err(e) => tracing::warn!(error = %e, "cleanup failed"),
-                }
-            }
-        })
+        tokio::spawn(crate::persistence::cleanup::janitor(
+            registry.persister.clone(),
+            registry.clock.clone(),
+            registry.config.ostiary.cleanup.clone(),
+            std::future::pending(),
+        ))
     });
     let served = crate::http::serve(registry, public, admin, shutdown_signal()).await;
     if let Some(j) = janitor {

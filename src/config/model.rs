@@ -522,11 +522,12 @@ impl Default for RateLimit {
     }
 }
 
-/// The expired-data janitor inside `serve` (off by default; `ostiary cleanup sql` runs it once).
+/// The expired-data janitor inside `serve` (on by default; `ostiary cleanup sql` runs one pass).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Cleanup {
     pub enabled: bool,
+    /// Time between passes (the first runs at start).
     pub interval: GoDuration,
     /// Keep expired rows this long before deleting them.
     pub keep_for: GoDuration,
@@ -536,7 +537,7 @@ pub struct Cleanup {
 impl Default for Cleanup {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: true,
             interval: GoDuration(Duration::hours(1)),
             keep_for: GoDuration(Duration::hours(24)),
             batch_size: 1000,

@@ -53,6 +53,17 @@ impl CourierConfig {
     }
 }
 
+/// Whether a rendered text holds one of the template's codes or links: every value of the template
+/// data but the recipient (`To`).
+fn holds_secret(text: &str, data: &Value) -> bool {
+    data.as_object().is_some_and(|o| {
+        o.iter()
+            .filter(|(k, _)| k.as_str() != "To")
+            .filter_map(|(_, v)| v.as_str())
+            .any(|v| !v.is_empty() && text.contains(v))
+    })
+}
+
 /// Render a template and queue the email. Returns the message id.
 pub async fn queue_email(r: &Registry, to: &str, template: &str, data: &Value) -> Result<Uuid> {
     let cfg = CourierConfig::from_value(&r.config.courier);
@@ -71,7 +82,23 @@ pub async fn queue_email(r: &Registry, to: &str, template: &str, data: &Value) -
         created_at: now,
         updated_at: now,
     };
-    r.persister.enqueue_message(&message).await?;
+    r.persister
+        .enqueue_message_with(&message, holds_secret(&message.subject, data))
+        .await?;
     r.courier_wakeup.notify_one();
     Ok(message.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_subject_holds_a_secret_when_it_shows_a_code_or_link() {
+        let data = json!({"To": "a@example.com", "RecoveryCode": "123456", "RecoveryURL": ""});
+        assert!(holds_secret("Your code: 123456", &data));
+        assert!(!holds_secret("Recover access to your account", &data));
+        assert!(!holds_secret("Mail for a@example.com", &data));
+    }
 }

@@ -245,57 +245,151 @@ fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The filters of `GET /admin/identities`, checked in Kratos's order with Kratos's texts.
+#[derive(Debug, Default, PartialEq)]
+struct ListFilters {
+    ids: Vec<Uuid>,
+    organization: Option<Uuid>,
+    identifier: Option<String>,
+    similar: Option<String>,
+    include: Vec<String>,
+}
+
+/// Most ids one list request may name.
+const MAX_IDS_FILTER: usize = 500;
+
+fn parse_list_filters(pairs: &[(String, String)]) -> Result<ListFilters> {
+    let mut f = ListFilters::default();
+    let mut requested = 0;
+    // Every `ids` value must be a UUID, the empty one included.
+    let ids: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if !ids.is_empty() {
+        requested += 1;
+        for v in ids {
+            f.ids.push(Uuid::parse_str(v).map_err(|_| {
+                Error::bad_request(format!("Invalid UUID value `{v}` for parameter `ids`."))
+            })?);
+        }
+    }
+    if f.ids.len() > MAX_IDS_FILTER {
+        return Err(Error::bad_request(
+            "The number of ids to filter must not exceed 500.",
+        ));
+    }
+    // The other filters read only their first value, and an empty one is no filter.
+    if let Some(org) = first(pairs, "organization_id").filter(|s| !s.is_empty()) {
+        requested += 1;
+        f.organization = Some(Uuid::parse_str(org).map_err(|_| {
+            Error::bad_request(format!(
+                "Invalid UUID value `{org}` for parameter `organization_id`."
+            ))
+        })?);
+    }
+    if let Some(idf) = first(pairs, "credentials_identifier").filter(|s| !s.is_empty()) {
+        requested += 1;
+        f.identifier = Some(idf.to_string());
+    }
+    if let Some(s) =
+        first(pairs, "preview_credentials_identifier_similar").filter(|s| !s.is_empty())
+    {
+        requested += 1;
+        f.similar = Some(s.to_string());
+    }
+    for (k, v) in pairs {
+        if k == "include_credential" {
+            if !CREDENTIAL_TYPES.contains(&v.as_str()) {
+                return Err(Error::bad_request(format!(
+                    "Invalid value `{v}` for parameter `include_credential`."
+                )));
+            }
+            f.include.push(v.clone());
+        }
+    }
+    if requested > 1 {
+        return Err(Error::bad_request(
+            "You cannot combine multiple filters in this API",
+        ));
+    }
+    Ok(f)
+}
+
+/// The text Go's `strconv.Atoi` gives for a value that is not an int (Kratos answers it as the
+/// reason for a bad `page_size`).
+fn atoi_error(v: &str) -> Error {
+    let why = match v.parse::<i64>() {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+            ) =>
+        {
+            "value out of range"
+        }
+        _ => "invalid syntax",
+    };
+    Error::bad_request(format!("strconv.Atoi: parsing {}: {why}", go_quote(v)))
+}
+
+/// A string quoted as Go's `strconv.Quote` does.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() && (c as u32) <= 0xffff => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\U{:08x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `GET /admin/identities`
 pub async fn list_identities(
     AxState(r): AxState<Registry>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let pairs = query_pairs(&raw);
-    let include = include_credentials(&pairs)?;
-    let ids: Vec<Uuid> = pairs
-        .iter()
-        .filter(|(k, _)| k == "ids")
-        .map(|(_, v)| parse_uuid(v))
-        .collect::<Result<_>>()?;
-    if ids.len() > 500 {
-        return Err(Error::bad_request(
-            "You can only request up to 500 identities by id.",
-        ));
-    }
-    let identifier = first(&pairs, "credentials_identifier").filter(|s| !s.is_empty());
-    let similar = first(&pairs, "preview_credentials_identifier_similar").filter(|s| !s.is_empty());
-    let organization = first(&pairs, "organization_id")
-        .filter(|s| !s.is_empty())
-        .map(parse_uuid)
-        .transpose()?;
-    let filters = [
-        !ids.is_empty(),
-        identifier.is_some(),
-        similar.is_some(),
-        organization.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    if filters > 1 {
-        return Err(Error::bad_request(
-            "You cannot combine multiple filters in this API",
-        ));
-    }
+    let ListFilters {
+        ids,
+        organization,
+        identifier,
+        similar,
+        include,
+    } = parse_list_filters(&pairs)?;
     let mut q = IdentityQuery {
         ids,
         organization_id: organization,
         with_credentials: true,
         ..Default::default()
     };
-    if let Some(idf) = identifier {
+    if let Some(idf) = identifier.as_deref() {
         let normalized = normalize_identifier("password", idf);
         q.credentials_identifier = vec![idf.to_string()];
         if normalized != idf {
             q.credentials_identifier.push(normalized);
         }
     }
-    if let Some(prefix) = similar {
+    if let Some(prefix) = similar.as_deref() {
         q.identifier_prefix = Some(normalize_identifier("password", prefix));
     }
     let legacy_page = first(&pairs, "page").is_some()
@@ -313,7 +407,7 @@ pub async fn list_identities(
             .clamp(1, 500);
         if page.checked_mul(per_page).is_none_or(|n| n > 1000) {
             return Err(Error::bad_request(
-                "Legacy pagination is limited to the first 1000 identities; use page_token instead.",
+                "Legacy pagination is not supported for enumerating over 1000 items. Please switch to using page_token and page_size.",
             ));
         }
         q.limit = per_page;
@@ -335,6 +429,12 @@ pub async fn list_identities(
     } else {
         "per_page"
     };
+    // Kratos parses a page size with Go's `strconv.Atoi` and answers its error text.
+    if let Some(v) = first(&pairs, size_key).filter(|v| !v.is_empty()) {
+        if v.parse::<i64>().is_err() {
+            return Err(atoi_error(v));
+        }
+    }
     let keyset = Keyset::parse(
         first(&pairs, size_key),
         first(&pairs, "page_token"),
@@ -707,4 +807,53 @@ pub async fn delete_identity_credentials(
     identity.updated_at = r.clock.now();
     r.persister.update_identity(&identity).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(e: Error) -> Option<String> {
+        match e {
+            Error::Api(a) => a.reason,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn page_size_errors_read_as_go_strconv() {
+        assert_eq!(
+            reason(atoi_error("1.5")).as_deref(),
+            Some("strconv.Atoi: parsing \"1.5\": invalid syntax")
+        );
+        assert_eq!(
+            reason(atoi_error("-99999999999999999999")).as_deref(),
+            Some("strconv.Atoi: parsing \"-99999999999999999999\": value out of range")
+        );
+        assert_eq!(
+            go_quote("a\"b\\c\n\u{1}\u{7f}é"),
+            "\"a\\\"b\\\\c\\n\\x01\\x7fé\""
+        );
+        assert_eq!(go_quote("\u{85}"), "\"\\u0085\"");
+    }
+
+    #[test]
+    fn filters_are_checked_in_kratos_order() {
+        let pairs = |q: &str| query_pairs(&Some(q.to_string()));
+        // The first value of a single-valued filter counts; an empty one is no filter.
+        let f =
+            parse_list_filters(&pairs("credentials_identifier=&credentials_identifier=x")).unwrap();
+        assert_eq!(f, ListFilters::default());
+        let id = Uuid::new_v4();
+        let f = parse_list_filters(&pairs(&format!(
+            "ids={id}&ids={id}&include_credential=totp"
+        )))
+        .unwrap();
+        assert_eq!(f.ids, vec![id, id]);
+        assert_eq!(f.include, vec!["totp".to_string()]);
+        assert_eq!(
+            reason(parse_list_filters(&pairs("organization_id=zz&ids=q")).unwrap_err()).as_deref(),
+            Some("Invalid UUID value `q` for parameter `ids`.")
+        );
+    }
 }

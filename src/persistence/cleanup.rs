@@ -1,10 +1,16 @@
-//! The expired-data janitor: deletes expired flows, sessions, codes, stored errors and old sent
-//! courier messages in small batches, so no table is locked for long.
+//! The expired-data janitor: deletes expired flows, sessions, codes, stored errors, old sent or
+//! abandoned courier messages and stale rate-limit counters in small batches, so no table is locked
+//! for long. `serve` runs it (`ostiary.cleanup`, on by default: a pass at start, then every
+//! `interval`, deleting what expired more than `keep_for` ago); `ostiary cleanup sql` runs one
+//! pass.
 
 use super::Persister;
+use crate::clock::Clock;
+use crate::config::Cleanup;
 use crate::error::Result;
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
+use std::future::Future;
 
 /// How many rows each kind of cleanup deleted.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -24,8 +30,9 @@ impl Cleaned {
 }
 
 impl Persister {
-    /// Delete in batches of `batch` rows every row that expired (or, for sent messages and stored
-    /// errors, was created) before `before`.
+    /// Delete in batches of `batch` rows every row that expired (or, for stored errors, was
+    /// created; for sent or abandoned messages, last updated) before `before`. Each completed call
+    /// counts as one pass ([`Persister::cleanup_passes`]).
     pub async fn cleanup(
         &self,
         before: DateTime<Utc>,
@@ -42,7 +49,7 @@ impl Persister {
             (
                 "courier_messages",
                 "id",
-                "status = 'sent' AND updated_at < $1",
+                "status IN ('sent', 'abandoned') AND updated_at < $1",
             ),
         ];
         for (i, (table, key, cond)) in jobs.iter().enumerate() {
@@ -70,6 +77,57 @@ impl Persister {
             }
         }
         out.rate_limits = self.rate_cleanup(before).await?;
+        self.cleanups.send_modify(|n| *n += 1);
         Ok(out)
+    }
+
+    /// How many cleanup passes have completed on this database handle (whoever ran them); a
+    /// receiver to wait for the next one.
+    pub fn cleanup_passes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.cleanups.subscribe()
+    }
+}
+
+/// The janitor inside `serve`: a pass at once, then one every `cfg.interval`, until `shutdown`
+/// resolves. Each pass deletes what expired more than `cfg.keep_for` before `clock`'s now. A
+/// failed pass is logged and tried again at the next interval.
+pub async fn janitor(p: Persister, clock: Clock, cfg: Cleanup, shutdown: impl Future<Output = ()>) {
+    let every = cfg
+        .interval
+        .0
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(3600))
+        .max(std::time::Duration::from_millis(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tick.tick() => {}
+        }
+        let pass = p.cleanup(
+            clock.now() - cfg.keep_for.0,
+            cfg.batch_size.max(1),
+            std::time::Duration::from_millis(50),
+        );
+        let result = tokio::select! {
+            _ = &mut shutdown => return,
+            r = pass => r,
+        };
+        match result {
+            Ok(n) if n.total() > 0 => tracing::info!(
+                rows = n.total(),
+                flows = n.flows,
+                sessions = n.sessions,
+                codes = n.codes,
+                errors = n.errors,
+                messages = n.messages,
+                rate_limits = n.rate_limits,
+                "expired data cleaned up"
+            ),
+            Ok(_) => tracing::debug!("nothing expired to clean up"),
+            Err(e) => tracing::warn!(error = %e, "cleanup failed"),
+        }
     }
 }

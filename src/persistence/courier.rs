@@ -1,5 +1,9 @@
 //! Every courier query: enqueue, claim a batch for delivery (never the same message on two nodes),
 //! record the outcome of an attempt, list and get for the admin API.
+//!
+//! A message's body holds the codes and links it delivers, so once the message is sent or abandoned
+//! its body is replaced by [`REDACTED_BODY`] in the same statement that records the outcome (and
+//! its subject too, when the subject holds one of them).
 
 use super::rows::uuid;
 use super::{Backend, Persister};
@@ -31,6 +35,9 @@ pub struct Dispatch {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+/// What a sent or abandoned message's body (and secret-bearing subject) reads afterwards.
+pub const REDACTED_BODY: &str = "<redacted-once-sent-or-abandoned>";
 
 const COLUMNS: &str = "id, type, status, recipient, subject, body, template_type, channel, send_count, created_at, updated_at";
 
@@ -70,8 +77,15 @@ impl MessageRow {
 
 impl Persister {
     pub async fn enqueue_message(&self, m: &Message) -> Result<()> {
+        self.enqueue_message_with(m, false).await
+    }
+
+    /// Queue a message; `redact_subject` says its subject holds a code or link, to be redacted
+    /// with the body once the message is sent or abandoned.
+    pub async fn enqueue_message_with(&self, m: &Message, redact_subject: bool) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO courier_messages ({COLUMNS}, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO courier_messages ({COLUMNS}, next_attempt_at, redact_subject) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(m.id.to_string())
         .bind(&m.kind)
@@ -85,6 +99,7 @@ impl Persister {
         .bind(to_micros(m.created_at))
         .bind(to_micros(m.updated_at))
         .bind(to_micros(m.created_at))
+        .bind(redact_subject as i64)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -119,6 +134,7 @@ impl Persister {
     }
 
     /// Record one delivery attempt: `sent`, or back to `queued` with a retry time, or `abandoned`.
+    /// A message that will not be sent again loses its body (and secret-bearing subject) here.
     pub async fn record_attempt(
         &self,
         id: Uuid,
@@ -127,15 +143,21 @@ impl Persister {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let done = matches!(status, "sent" | "abandoned");
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "UPDATE courier_messages SET status = $1, send_count = send_count + 1, next_attempt_at = $2, \
-             claimed_until = NULL, updated_at = $3 WHERE id = $4",
+             claimed_until = NULL, updated_at = $3, \
+             body = CASE WHEN $5 = 1 THEN $6 ELSE body END, \
+             subject = CASE WHEN $5 = 1 AND redact_subject = 1 THEN $6 ELSE subject END \
+             WHERE id = $4",
         )
         .bind(status)
         .bind(to_micros(next_attempt_at))
         .bind(to_micros(now))
         .bind(id.to_string())
+        .bind(done as i64)
+        .bind(REDACTED_BODY)
         .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO courier_message_dispatches (id, message_id, status, error, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -217,5 +239,57 @@ impl Persister {
             })
             .collect::<Result<_>>()?;
         Ok(Some((row.into_message()?, dispatches)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persistence::DsnKind;
+
+    /// The migration that brought in the redaction.
+    const REDACTION: i64 = 20261209000001;
+
+    #[tokio::test]
+    async fn the_upgrade_redacts_messages_already_sent_or_abandoned() {
+        let p = Persister::connect(&DsnKind::Memory).await.unwrap();
+        let earlier: Vec<_> = p
+            .migrator()
+            .iter()
+            .filter(|m| m.version < REDACTION)
+            .cloned()
+            .collect();
+        assert!(earlier.len() < p.migrator().iter().count());
+        sqlx::migrate::Migrator {
+            migrations: earlier.into(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        }
+        .run(&p.write)
+        .await
+        .unwrap();
+        let mut ids = Vec::new();
+        for status in ["sent", "abandoned", "queued", "processing"] {
+            let id = Uuid::new_v4();
+            sqlx::query(
+                "INSERT INTO courier_messages (id, type, status, recipient, subject, body, \
+                 template_type, channel, send_count, next_attempt_at, created_at, updated_at) \
+                 VALUES ($1, 'email', $2, 'a@example.com', 'Subject', 'Your code: 123456', \
+                 'recovery_code_valid', 'email', 1, 0, 0, 0)",
+            )
+            .bind(id.to_string())
+            .bind(status)
+            .execute(&p.write)
+            .await
+            .unwrap();
+            ids.push((id, status));
+        }
+        p.migrate().await.unwrap();
+        for (id, status) in ids {
+            let (m, _) = p.get_message(id).await.unwrap().unwrap();
+            let done = matches!(status, "sent" | "abandoned");
+            assert_eq!(m.body == REDACTED_BODY, done, "{status}");
+            assert_eq!(m.body.contains("123456"), !done, "{status}");
+            assert_eq!(m.subject, "Subject");
+        }
     }
 }

@@ -70,6 +70,16 @@ impl Persister {
     /// it is still at the version it was read at ([`Error::Stale`] when another write came first).
     /// Returns false when the identity does not exist.
     pub async fn update_identity(&self, identity: &Identity) -> Result<bool> {
+        let identity = identity.clone();
+        self.write_unit(move |p| async move {
+            let updated = p.update_identity_now(&identity).await?;
+            Ok((updated, if updated { vec![identity.id] } else { vec![] }))
+        })
+        .await
+    }
+
+    /// The write of [`Persister::update_identity`], without the invalidation.
+    async fn update_identity_now(&self, identity: &Identity) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         let updated = sqlx::query(
             "UPDATE identities SET schema_id = $1, state = $2, state_changed_at = $3, traits = $4, \
@@ -117,7 +127,6 @@ impl Persister {
         }
         insert_children(&mut tx, identity).await?;
         tx.commit().await?;
-        self.invalidated([identity.id]).await;
         Ok(true)
     }
 
@@ -274,15 +283,15 @@ impl Persister {
 
     /// Delete an identity; its credentials, addresses and sessions go with it. False if unknown.
     pub async fn delete_identity(&self, id: Uuid) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM identities WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n > 0 {
-            self.invalidated([id]).await;
-        }
-        Ok(n > 0)
+        self.write_unit(move |p| async move {
+            let n = sqlx::query("DELETE FROM identities WHERE id = $1")
+                .bind(id.to_string())
+                .execute(&p.write)
+                .await?
+                .rows_affected();
+            Ok((n > 0, if n > 0 { vec![id] } else { vec![] }))
+        })
+        .await
     }
 
     /// Attach addresses (and credentials when asked) to identity rows, one query per table.

@@ -100,6 +100,26 @@ pub struct Persister {
     pg_url: Option<String>,
     pub(crate) cache: Arc<SessionCache>,
     sync: Option<Arc<CacheSync>>,
+    /// How many write units are running (see [`Persister::write_unit`]).
+    in_flight: Arc<tokio::sync::watch::Sender<usize>>,
+    /// How many cleanup passes have completed (see [`Persister::cleanup_passes`]).
+    cleanups: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+/// One running write unit; counted down when the unit's task ends, however it ends.
+struct InFlight(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl InFlight {
+    fn enter(counter: &Arc<tokio::sync::watch::Sender<usize>>) -> InFlight {
+        counter.send_modify(|n| *n += 1);
+        InFlight(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +152,8 @@ impl Persister {
                     pg_url: Some(url.clone()),
                     cache: Arc::new(SessionCache::disabled()),
                     sync: None,
+                    in_flight: Arc::new(tokio::sync::watch::channel(0).0),
+                    cleanups: Arc::new(tokio::sync::watch::channel(0).0),
                 })
             }
             DsnKind::SqliteFile(url) => Self::connect_sqlite(url.clone(), 8).await,
@@ -176,6 +198,8 @@ impl Persister {
             pg_url: None,
             cache: Arc::new(SessionCache::disabled()),
             sync: None,
+            in_flight: Arc::new(tokio::sync::watch::channel(0).0),
+            cleanups: Arc::new(tokio::sync::watch::channel(0).0),
         })
     }
 
@@ -206,6 +230,43 @@ impl Persister {
         if let Some(sync) = &self.sync {
             sync.settle(committed).await;
         }
+    }
+
+    /// Run a write that changes what session checks answer, together with the invalidation that
+    /// must follow it, as one unit that the caller's going away cannot cut in two.
+    ///
+    /// A client that disconnects mid-request makes the server drop the handler's future at its
+    /// next await. Were the write awaited there, the database could commit it (the statement is
+    /// already with SQLite's worker thread or the PostgreSQL server) while the invalidation after
+    /// it never ran, and this node's cache would go on serving, say, a revoked session until its
+    /// entry expired. So the unit runs in a task of its own, which the caller merely awaits:
+    /// `write` gets a handle to this persister and returns its result with the identities whose
+    /// sessions it changed; once it has returned, they are invalidated here and (PostgreSQL) on
+    /// every other node before the unit ends. [`Persister::writes_settled`] waits for every unit.
+    pub(crate) async fn write_unit<T, F, Fut>(&self, write: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Persister) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(T, Vec<Uuid>)>> + Send + 'static,
+    {
+        use tracing::Instrument;
+        let this = self.clone();
+        let running = InFlight::enter(&self.in_flight);
+        let unit = async move {
+            let _running = running;
+            let (out, changed) = write(this.clone()).await?;
+            this.invalidated(changed).await;
+            Ok(out)
+        };
+        tokio::spawn(unit.instrument(tracing::Span::current()))
+            .await
+            .map_err(|e| Error::internal(format!("a database write failed: {e}")))?
+    }
+
+    /// Wait until every write unit under way (also those whose callers have gone) has ended.
+    pub async fn writes_settled(&self) {
+        let mut rx = self.in_flight.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
     }
 
     pub fn backend(&self) -> Backend {
@@ -278,7 +339,9 @@ impl Persister {
         Ok(())
     }
 
+    /// Close the pools once the write units under way have ended.
     pub async fn close(&self) {
+        self.writes_settled().await;
         self.read.close().await;
         self.write.close().await;
     }

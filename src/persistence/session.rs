@@ -119,6 +119,9 @@ static BY_LOGOUT_TOKEN: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| joined_select("s.logout_token_hash = $1"));
 static BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| joined_select("s.id = $1"));
 
+/// Most logout tokens kept per session (the newest; see [`Persister::add_logout_token`]).
+pub const LOGOUT_TOKENS_PER_SESSION: i64 = 16;
+
 /// The `active` filter of the admin session lists.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ActiveFilter {
@@ -178,6 +181,15 @@ impl Marker {
 pub struct SessionCursor {
     pub created_at: i64,
     pub id: Uuid,
+}
+
+/// What an UPDATE/DELETE `… RETURNING identity_id` found: the row count and the identities whose
+/// sessions it changed.
+fn returned_identities(ids: Vec<String>) -> (u64, Vec<Uuid>) {
+    let n = ids.len() as u64;
+    let ids: std::collections::BTreeSet<Uuid> =
+        ids.iter().filter_map(|i| Uuid::parse_str(i).ok()).collect();
+    (n, ids.into_iter().collect())
 }
 
 fn prefixed(cols: &str, p: &str) -> String {
@@ -435,43 +447,33 @@ impl Persister {
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let n = sqlx::query(
-            "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 AND identity_id = $3",
-        )
-        .bind(to_micros(now))
-        .bind(session_id.to_string())
-        .bind(identity_id.to_string())
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        if n > 0 {
-            self.invalidated([identity_id]).await;
-        }
-        Ok(n)
-    }
-
-    /// Run an UPDATE/DELETE `… RETURNING identity_id`, then invalidate those identities' sessions.
-    async fn write_returning_identities<'q>(
-        &self,
-        q: sqlx::query::QueryScalar<'q, sqlx::Any, String, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<u64> {
-        let ids: Vec<String> = q.fetch_all(&self.write).await?;
-        let n = ids.len() as u64;
-        let ids: std::collections::BTreeSet<Uuid> =
-            ids.iter().filter_map(|i| Uuid::parse_str(i).ok()).collect();
-        self.invalidated(ids).await;
-        Ok(n)
+        self.write_unit(move |p| async move {
+            let n = sqlx::query(
+                "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 AND identity_id = $3",
+            )
+            .bind(to_micros(now))
+            .bind(session_id.to_string())
+            .bind(identity_id.to_string())
+            .execute(&p.write)
+            .await?
+            .rows_affected();
+            Ok((n, if n > 0 { vec![identity_id] } else { vec![] }))
+        })
+        .await
     }
 
     /// Revoke a session by id (admin). Returns the number of rows found.
     pub async fn revoke_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-        self.write_returning_identities(
-            sqlx::query_scalar(
+        self.write_unit(move |p| async move {
+            let ids = sqlx::query_scalar(
                 "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 RETURNING identity_id",
             )
             .bind(to_micros(now))
-            .bind(session_id.to_string()),
-        )
+            .bind(session_id.to_string())
+            .fetch_all(&p.write)
+            .await?;
+            Ok(returned_identities(ids))
+        })
         .await
     }
 
@@ -481,14 +483,18 @@ impl Persister {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        let token_hash = token_hash.to_string();
         let n = self
-            .write_returning_identities(
-                sqlx::query_scalar(
+            .write_unit(move |p| async move {
+                let ids = sqlx::query_scalar(
                     "UPDATE sessions SET active = 0, updated_at = $1 WHERE token_hash = $2 RETURNING identity_id",
                 )
                 .bind(to_micros(now))
-                .bind(token_hash),
-            )
+                .bind(token_hash)
+                .fetch_all(&p.write)
+                .await?;
+                Ok(returned_identities(ids))
+            })
             .await?;
         Ok(n > 0)
     }
@@ -508,6 +514,26 @@ impl Persister {
     /// SQLite), so two concurrent calls for one identity run one after the other: the second sees
     /// that the first revoked its caller and does nothing, instead of both revoking each other.
     pub async fn revoke_other_sessions(
+        &self,
+        identity_id: Uuid,
+        except: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>> {
+        self.write_unit(move |p| async move {
+            let revoked = p
+                .revoke_other_sessions_now(identity_id, except, now)
+                .await?;
+            let changed = match revoked {
+                Some(n) if n > 0 => vec![identity_id],
+                _ => vec![],
+            };
+            Ok((revoked, changed))
+        })
+        .await
+    }
+
+    /// The write of [`Persister::revoke_other_sessions`], without the invalidation.
+    async fn revoke_other_sessions_now(
         &self,
         identity_id: Uuid,
         except: Uuid,
@@ -577,23 +603,20 @@ impl Persister {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        if n > 0 {
-            self.invalidated([identity_id]).await;
-        }
         Ok(Some(n as u64))
     }
 
     /// Delete every session of an identity; returns how many were deleted.
     pub async fn delete_identity_sessions(&self, identity_id: Uuid) -> Result<u64> {
-        let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
-            .bind(identity_id.to_string())
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n > 0 {
-            self.invalidated([identity_id]).await;
-        }
-        Ok(n)
+        self.write_unit(move |p| async move {
+            let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
+                .bind(identity_id.to_string())
+                .execute(&p.write)
+                .await?
+                .rows_affected();
+            Ok((n, if n > 0 { vec![identity_id] } else { vec![] }))
+        })
+        .await
     }
 
     /// Set a new expiry (extension). Returns whether the session exists.
@@ -604,33 +627,61 @@ impl Persister {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let n = self
-            .write_returning_identities(
-                sqlx::query_scalar(
+            .write_unit(move |p| async move {
+                let ids = sqlx::query_scalar(
                     "UPDATE sessions SET expires_at = $1, updated_at = $2 WHERE id = $3 RETURNING identity_id",
                 )
                 .bind(to_micros(expires_at))
                 .bind(to_micros(now))
-                .bind(session_id.to_string()),
-            )
+                .bind(session_id.to_string())
+                .fetch_all(&p.write)
+                .await?;
+                Ok(returned_identities(ids))
+            })
             .await?;
         Ok(n > 0)
     }
 }
 
 impl Persister {
-    /// Remember a logout token (by digest) for a session.
+    /// Remember a logout token (by digest) for a session, keeping only the session's newest
+    /// [`LOGOUT_TOKENS_PER_SESSION`]: older ones are deleted in the same transaction, so calling
+    /// `createBrowserLogoutFlow` again and again cannot grow the table without bound. The token
+    /// just minted is always kept.
     pub async fn add_logout_token(
         &self,
         session_id: Uuid,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let session = session_id.to_string();
+        let mut tx = self.write.begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            // One session's tokens are written one transaction at a time, so that the bound is
+            // exact. (SQLite has a single writer.) A lock, not an UPDATE: no cache trigger fires.
+            sqlx::query("SELECT id FROM sessions WHERE id = $1 FOR UPDATE")
+                .bind(&session)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
         sqlx::query("INSERT INTO session_logout_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
-            .bind(session_id.to_string())
+            .bind(&session)
             .bind(to_micros(now))
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM session_logout_tokens WHERE session_id = $1 AND token_hash <> $2 \
+             AND token_hash NOT IN (SELECT token_hash FROM session_logout_tokens \
+             WHERE session_id = $1 AND token_hash <> $2 \
+             ORDER BY created_at DESC, token_hash DESC LIMIT $3)",
+        )
+        .bind(&session)
+        .bind(token_hash)
+        .bind(LOGOUT_TOKENS_PER_SESSION - 1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -541,3 +541,59 @@ async fn courier_watch_delivers_queued_mail() {
     let got = mail.wait_for("worker@example.com", 1).await;
     assert_eq!(got[0].subject, "Queued elsewhere");
 }
+
+/// `serve` with no `ostiary.cleanup` settings runs the janitor: its first pass, at start, deletes a
+/// flow that expired two days ago (past the default 24 h retention) and keeps one that expired an
+/// hour ago.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_the_janitor_by_default() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = format!("sqlite://{}", dir.path().join("j.sqlite").display());
+    assert!(run(&["migrate", "sql", &dsn, "--yes"], &[]).0);
+    let now = chrono::Utc::now().timestamp_micros();
+    let hour = 3_600_000_000i64;
+    let (old, recent) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let mut db = sqlx::SqliteConnection::connect(&dsn).await.unwrap();
+    for (id, expired_hours_ago) in [(old, 48), (recent, 1)] {
+        sqlx::query(
+            "INSERT INTO selfservice_flows (id, kind, type, state, body, expires_at, created_at, updated_at) \
+             VALUES ($1, 'login', 'api', 'choose_method', '{}', $2, $3, $3)",
+        )
+        .bind(id.to_string())
+        .bind(now - expired_hours_ago * hour)
+        .bind(now - (expired_hours_ago + 1) * hour)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let (public, admin) = (free_port(), free_port());
+    let child = Command::new(BIN)
+        .args(["serve", "--dev"])
+        .current_dir(dir.path())
+        .env("DSN", &dsn)
+        .env("SERVE_PUBLIC_PORT", public.to_string())
+        .env("SERVE_ADMIN_PORT", admin.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_ready(
+        &mut server,
+        &format!("http://127.0.0.1:{admin}/health/ready"),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let remaining = loop {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM selfservice_flows ORDER BY id")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+        if ids.len() <= 1 || Instant::now() >= deadline {
+            break ids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(remaining, vec![recent.to_string()]);
+}

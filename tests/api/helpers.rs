@@ -175,6 +175,26 @@ async fn start(dsn: String, guard: Arc<DbGuard>, overlay: Value) -> TestApp {
         .await
         .expect("migrations apply");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // The janitor runs as `serve` runs it (on unless the config turns it off). Its first pass runs
+    // at once; waiting for it here keeps it from racing a test that moves the clock.
+    let (janitor_stop, janitor_stopped) = tokio::sync::oneshot::channel::<()>();
+    let cleanup = registry.config.ostiary.cleanup.clone();
+    if cleanup.enabled {
+        let mut passes = registry.persister.cleanup_passes();
+        let before = *passes.borrow_and_update();
+        tokio::spawn(ostiary::persistence::cleanup::janitor(
+            registry.persister.clone(),
+            registry.clock.clone(),
+            cleanup,
+            async {
+                let _ = janitor_stopped.await;
+            },
+        ));
+        passes
+            .wait_for(|n| *n > before)
+            .await
+            .expect("the janitor's first pass");
+    }
     let r = registry.clone();
     tokio::spawn(async move {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -190,6 +210,7 @@ async fn start(dsn: String, guard: Arc<DbGuard>, overlay: Value) -> TestApp {
         })
         .await;
         let _ = stop_tx.send(());
+        let _ = janitor_stop.send(());
         let _ = courier.await;
     });
     TestApp {

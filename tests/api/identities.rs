@@ -527,3 +527,118 @@ both_backends!(schemas_health_and_version, |app: TestApp| async move {
         .unwrap();
     assert_eq!(res.status(), 404);
 });
+
+/// `GET /admin/identities?<query>`: asserts a 400 and returns the `error` object.
+async fn list_error(app: &TestApp, query: &str) -> Value {
+    let res = app
+        .client
+        .get(app.admin(&format!("/admin/identities?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "{query}");
+    let body: Value = res.json().await.unwrap();
+    let err = body["error"].clone();
+    assert_eq!(err["code"], 400, "{query}: {body}");
+    assert_eq!(err["status"], "Bad Request", "{query}: {body}");
+    // Kratos's plain bad-request errors carry no id.
+    assert!(err.get("id").is_none(), "{query}: {body}");
+    err
+}
+
+both_backends!(list_filter_errors_match_kratos, |app: TestApp| async move {
+    let id = || uuid::Uuid::new_v4().to_string();
+    let cases: Vec<(String, &str)> = vec![
+            (
+                "ids=not-a-uuid".into(),
+                "Invalid UUID value `not-a-uuid` for parameter `ids`.",
+            ),
+            (
+                format!("ids={}&ids=", id()),
+                "Invalid UUID value `` for parameter `ids`.",
+            ),
+            (
+                "organization_id=nope".into(),
+                "Invalid UUID value `nope` for parameter `organization_id`.",
+            ),
+            (
+                "include_credential=bogus".into(),
+                "Invalid value `bogus` for parameter `include_credential`.",
+            ),
+            // A malformed id is reported before the combination.
+            (
+                "ids=x&credentials_identifier=a@example.com".into(),
+                "Invalid UUID value `x` for parameter `ids`.",
+            ),
+            // So is an unknown credential type.
+            (
+                format!("organization_id={}&credentials_identifier=a&include_credential=nope", id()),
+                "Invalid value `nope` for parameter `include_credential`.",
+            ),
+            (
+                "page_size=abc".into(),
+                "strconv.Atoi: parsing \"abc\": invalid syntax",
+            ),
+            (
+                "per_page=t%22en".into(),
+                "strconv.Atoi: parsing \"t\\\"en\": invalid syntax",
+            ),
+            (
+                "page_size=99999999999999999999".into(),
+                "strconv.Atoi: parsing \"99999999999999999999\": value out of range",
+            ),
+            (
+                "page=5&per_page=500".into(),
+                "Legacy pagination is not supported for enumerating over 1000 items. Please switch to using page_token and page_size.",
+            ),
+        ];
+    for (query, reason) in &cases {
+        let err = list_error(&app, query).await;
+        assert_eq!(err["reason"], *reason, "{query}");
+    }
+
+    let many: Vec<String> = (0..501).map(|_| format!("ids={}", id())).collect();
+    let err = list_error(&app, &many.join("&")).await;
+    assert_eq!(
+        err["reason"],
+        "The number of ids to filter must not exceed 500."
+    );
+
+    // No two of the four filters combine, in either order.
+    let filters = [
+        format!("ids={}", id()),
+        "credentials_identifier=foo@bar.com".to_string(),
+        "preview_credentials_identifier_similar=bar.com".to_string(),
+        format!("organization_id={}", id()),
+    ];
+    for (i, a) in filters.iter().enumerate() {
+        for (j, b) in filters.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let err = list_error(&app, &format!("{a}&{b}")).await;
+            assert_eq!(
+                err["reason"], "You cannot combine multiple filters in this API",
+                "{a}&{b}"
+            );
+        }
+    }
+
+    // Each filter alone, repeated, or empty is accepted.
+    for query in [
+        format!("ids={}&ids={}", id(), id()),
+        "credentials_identifier=".to_string(),
+        "credentials_identifier=a@example.com&preview_credentials_identifier_similar=".to_string(),
+        format!("organization_id={}&consistency=eventual", id()),
+        "consistency=whatever&page_size=".to_string(),
+    ] {
+        let res = app
+            .client
+            .get(app.admin(&format!("/admin/identities?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{query}");
+        assert_eq!(res.json::<Value>().await.unwrap(), json!([]), "{query}");
+    }
+});

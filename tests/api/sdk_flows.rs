@@ -2192,10 +2192,20 @@ both_backends_with_mail!(
             chrono::DateTime::parse_from_rfc3339(&m.created_at).unwrap();
             chrono::DateTime::parse_from_rfc3339(&m.updated_at).unwrap();
         }
-        // Bodies and subjects are shown in dev mode, and are what was delivered.
+        // Subjects are shown in dev mode; the bodies of sent messages are redacted in the database
+        // (see DIFFERENCES.md), so the codes that were delivered are nowhere in them.
         assert_eq!(all[0].subject, "Recover access to your account");
-        assert_eq!(six_digits(&all[0].body), six_digits(&ann_mails[1].body));
-        assert_eq!(six_digits(&all[3].body), six_digits(&ann_mails[0].body));
+        for m in &all {
+            assert_eq!(
+                m.body,
+                ostiary::persistence::courier::REDACTED_BODY,
+                "{m:?}"
+            );
+        }
+        for delivered in &ann_mails {
+            let code = six_digits(&delivered.body);
+            assert!(all.iter().all(|m| !m.body.contains(&code)));
+        }
 
         // Filters.
         let anns = ok(

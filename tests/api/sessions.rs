@@ -734,3 +734,241 @@ both_backends!(
         assert_eq!(app.whoami(&newer).await.0, 200);
     }
 );
+
+both_backends!(
+    a_write_whose_caller_went_away_still_invalidates_the_cache,
+    |app: TestApp| async move {
+        use futures::FutureExt;
+        let identity = app
+            .create_identity("gone@example.com", Some(PASSWORD))
+            .await;
+        let identity_id: uuid::Uuid = identity["id"].as_str().unwrap().parse().unwrap();
+        let p = app.registry.persister.clone();
+        let now = || app.registry.clock.now();
+        // A session checked twice (so cached on this node), then a write started and dropped
+        // after its first poll: what a handler's future goes through when its client
+        // disconnects mid-request. Once the write units have ended, whoami must see the write.
+        let cached = |token: String| {
+            let app = &app;
+            async move {
+                assert_eq!(app.whoami(&token).await.0, 200);
+                let (status, body) = app.whoami(&token).await;
+                assert_eq!(status, 200);
+                body["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()
+            }
+        };
+
+        // Native logout.
+        let token = app.native_login("gone@example.com", PASSWORD).await;
+        let digest = ostiary::session::token::digest(&token);
+        let id = cached(token.clone()).await;
+        let _ = p
+            .revoke_session_by_token_hash(&digest, now())
+            .now_or_never();
+        p.writes_settled().await;
+        // The write was not lost with its caller, and neither was the invalidation after it.
+        assert!(!p.get_session(id).await.unwrap().unwrap().active);
+        assert_eq!(app.whoami(&token).await.0, 401, "logout");
+
+        // Admin revoke by id.
+        let token = app.native_login("gone@example.com", PASSWORD).await;
+        let id = cached(token.clone()).await;
+        let _ = p.revoke_session(id, now()).now_or_never();
+        p.writes_settled().await;
+        assert_eq!(app.whoami(&token).await.0, 401, "admin revoke");
+
+        // Revoke all other sessions.
+        let keep = app.native_login("gone@example.com", PASSWORD).await;
+        let other = app.native_login("gone@example.com", PASSWORD).await;
+        let keep_id = cached(keep.clone()).await;
+        cached(other.clone()).await;
+        let _ = p
+            .revoke_other_sessions(identity_id, keep_id, now())
+            .now_or_never();
+        p.writes_settled().await;
+        assert_eq!(app.whoami(&other).await.0, 401, "revoke others");
+        assert_eq!(app.whoami(&keep).await.0, 200, "the kept session");
+
+        // The identity deactivated.
+        let mut i = p.get_identity(identity_id, true).await.unwrap().unwrap();
+        i.state = ostiary::identity::State::Inactive;
+        let _ = p.update_identity(&i).now_or_never();
+        p.writes_settled().await;
+        assert_eq!(app.whoami(&keep).await.0, 401, "identity deactivated");
+    }
+);
+
+both_backends!(
+    logout_tokens_are_bounded_per_session,
+    |app: TestApp| async move {
+        use ostiary::session::token::digest;
+        app.create_identity("bye@example.com", Some(PASSWORD)).await;
+        let mint = |token: String| {
+            let app = &app;
+            async move {
+                let res = reqwest::Client::new()
+                    .get(app.public("/self-service/logout/browser"))
+                    .header("X-Session-Token", &token)
+                    .header("Accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+                let body: Value = res.json().await.unwrap();
+                body["logout_token"].as_str().unwrap().to_string()
+            }
+        };
+        let id_of = |token: String| {
+            let app = &app;
+            async move {
+                let (status, body) = app.whoami(&token).await;
+                assert_eq!(status, 200);
+                body["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()
+            }
+        };
+        let p = app.registry.persister.clone();
+        let a = app.native_login("bye@example.com", PASSWORD).await;
+        let b = app.native_login("bye@example.com", PASSWORD).await;
+        let (a_id, b_id) = (id_of(a.clone()).await, id_of(b.clone()).await);
+        let mut b_tokens = Vec::new();
+        for _ in 0..3 {
+            b_tokens.push(mint(b.clone()).await);
+        }
+        let mut a_tokens = Vec::new();
+        for _ in 0..20 {
+            a_tokens.push(mint(a.clone()).await);
+        }
+        // Session A keeps its newest 16 tokens; the four oldest are gone.
+        for (i, t) in a_tokens.iter().enumerate() {
+            assert_eq!(
+                p.is_logout_token_of(a_id, &digest(t)).await.unwrap(),
+                i >= 4,
+                "token {i}"
+            );
+        }
+        // Another session's tokens are untouched.
+        for t in &b_tokens {
+            assert!(p.is_logout_token_of(b_id, &digest(t)).await.unwrap());
+        }
+        // An evicted token no longer logs out; the newest does.
+        let logout = |token: String, logout_token: String| {
+            let app = &app;
+            async move {
+                reqwest::Client::new()
+                    .get(app.public("/self-service/logout"))
+                    .query(&[("token", logout_token)])
+                    .header("X-Session-Token", &token)
+                    .header("Accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(logout(a.clone(), a_tokens[0].clone()).await, 403);
+        assert_eq!(app.whoami(&a).await.0, 200);
+        assert_eq!(logout(a.clone(), a_tokens[19].clone()).await, 204);
+        assert_eq!(app.whoami(&a).await.0, 401);
+        assert_eq!(app.whoami(&b).await.0, 200);
+    }
+);
+
+/// Wait until the janitor has completed two more passes, so that one of them began after now.
+async fn two_janitor_passes(app: &TestApp) {
+    let mut passes = app.registry.persister.cleanup_passes();
+    let seen = *passes.borrow_and_update();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        passes.wait_for(|n| *n >= seen + 2),
+    )
+    .await
+    .expect("the janitor runs")
+    .unwrap();
+}
+
+/// With the default configuration (only the interval shortened, so the test need not wait an hour)
+/// the janitor runs inside the server and removes expired API flows and sessions once they have
+/// been expired for the default retention (24 h), and nothing sooner.
+async fn the_janitor_runs_by_default(backend: crate::helpers::Backend) {
+    let app = crate::helpers::spawn_app_with(
+        backend,
+        json!({"ostiary": {"cleanup": {"interval": "20ms"}}}),
+    )
+    .await;
+    let defaults = ostiary::config::Cleanup::default();
+    assert!(app.registry.config.ostiary.cleanup.enabled && defaults.enabled);
+    assert_eq!(
+        app.registry.config.ostiary.cleanup.keep_for.0,
+        chrono::Duration::hours(24)
+    );
+    app.create_identity("sweep@example.com", Some(PASSWORD))
+        .await;
+    let token = app.native_login("sweep@example.com", PASSWORD).await;
+    let session = session_id(&app.whoami(&token).await.1);
+    let c = reqwest::Client::new();
+    let mut flows = Vec::new();
+    for kind in ["login", "registration"] {
+        let flow: Value = c
+            .get(app.public(&format!("/self-service/{kind}/api")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        flows.push((kind, flow["id"].as_str().unwrap().to_string()));
+    }
+    let flow_status = |kind: &'static str, id: String| {
+        let c = c.clone();
+        let url = app.public(&format!("/self-service/{kind}/flows?id={id}"));
+        async move { c.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let session_status = || {
+        let c = c.clone();
+        let url = app.admin(&format!("/admin/sessions/{session}"));
+        async move { c.get(url).send().await.unwrap().status().as_u16() }
+    };
+
+    // The flows expired (after 1 h) 19 h ago, within the retention: kept.
+    app.registry.clock.advance(chrono::Duration::hours(20));
+    two_janitor_passes(&app).await;
+    for (kind, id) in &flows {
+        assert_eq!(flow_status(kind, id.clone()).await, 410, "{kind}");
+    }
+    assert_eq!(session_status().await, 200);
+
+    // The flows expired 49 h ago and the session (after 24 h) 26 h ago, longer than the retention:
+    // gone. A flow started now is kept.
+    app.registry.clock.advance(chrono::Duration::hours(30));
+    let fresh: Value = c
+        .get(app.public("/self-service/login/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    two_janitor_passes(&app).await;
+    for (kind, id) in &flows {
+        assert_eq!(flow_status(kind, id.clone()).await, 404, "{kind}");
+    }
+    assert_eq!(session_status().await, 404);
+    assert_eq!(
+        flow_status("login", fresh["id"].as_str().unwrap().to_string()).await,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_janitor_runs_by_default_sqlite() {
+    the_janitor_runs_by_default(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_janitor_runs_by_default_postgres() {
+    if !crate::helpers::postgres_available().await {
+        return;
+    }
+    the_janitor_runs_by_default(crate::helpers::Backend::Postgres).await;
+}
