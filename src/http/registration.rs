@@ -53,7 +53,8 @@ pub async fn update_registration_flow(
         return fr::found(&already_in_redirect(&r, f.return_to.as_deref()));
     }
     let mut req = req;
-    if !api && registration::session_hook_enabled(&r) {
+    let method = sub.method.clone().unwrap_or_default();
+    if !api && crate::selfservice::hooks::session_after_registration(&r, &method) {
         req.next_csrf = Some(csrf::new_secret());
     }
     let flow_type = f.flow_type;

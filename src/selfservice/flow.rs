@@ -144,6 +144,23 @@ impl Flow {
         }
     }
 
+    /// Move the flow to `passed_challenge`, once: false when another submission got there first.
+    pub async fn pass_challenge(&mut self, r: &Registry) -> crate::error::Result<bool> {
+        let moved = r
+            .persister
+            .transition_flow(
+                self.id,
+                self.state.as_str(),
+                FlowState::PassedChallenge.as_str(),
+                r.clock.now(),
+            )
+            .await?;
+        if moved {
+            self.state = FlowState::PassedChallenge;
+        }
+        Ok(moved)
+    }
+
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expires_at <= now
     }

@@ -2,15 +2,16 @@
 
 use super::csrf::ensure_csrf;
 use super::flow::{self, Flow, FlowState, FlowType, Kind};
-use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
+use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::strategy::{self, LoggedIn};
 use super::text;
 use super::ui::Node;
 use crate::error::{id, ApiError, Error, Result};
-use crate::identity::{normalize_identifier, Identity};
+use crate::identity::Identity;
 use crate::registry::Registry;
 use crate::session::manager::{self, Issued};
+use crate::session::AuthenticationMethod;
 use serde_json::Value;
 
 /// Query parameters of the init endpoints.
@@ -99,25 +100,6 @@ pub async fn init(
     Ok(f)
 }
 
-/// A native flow must not be driven by a browser (Origin header or cookies): folded into the flow.
-fn refuse_browser_signal(f: &mut Flow, req: &FlowRequest) -> bool {
-    if f.flow_type != FlowType::Api {
-        return false;
-    }
-    match req.browser_signal {
-        Some(reason) => {
-            let reason = if reason == "origin" {
-                ORIGIN_REASON
-            } else {
-                COOKIE_REASON
-            };
-            f.ui.messages.push(text::generic_error(reason));
-            true
-        }
-        None => false,
-    }
-}
-
 /// Replace an expired flow by a new one and answer 410 pointing at it.
 pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
     let now = r.clock.now();
@@ -151,7 +133,7 @@ pub async fn submit(
         return Err(expired(r, req, &f).await);
     }
     f.ui.reset_messages();
-    if refuse_browser_signal(&mut f, req) {
+    if super::request::refuse_browser_signal(&mut f, req) {
         return Ok(Outcome::Invalid(Box::new(f)));
     }
     if f.state == FlowState::PassedChallenge {
@@ -189,32 +171,15 @@ pub async fn submit(
             .with_message("identity is disabled")
             .into());
     }
-    if require_verified_address(r) {
-        let id_lower = normalize_identifier("password", &identifier);
-        let verified = identity
-            .verifiable_addresses
-            .iter()
-            .any(|a| a.verified && a.value == id_lower);
-        if !verified {
-            let pending = Identity {
-                verifiable_addresses: identity
-                    .verifiable_addresses
-                    .iter()
-                    .filter(|a| a.value == id_lower)
-                    .cloned()
-                    .collect(),
-                ..identity.clone()
-            };
-            let continue_with =
-                super::verification::start_for_addresses(r, &pending, f.flow_type, req).await?;
-            return Err(ApiError::new(403)
-                .with_id(id::SESSION_VERIFIED_ADDRESS_REQUIRED)
-                .with_reason("Your account's email or phone address are not verified yet. Please check your email or phone inbox or re-request verification.")
-                .with_message("The requested action was forbidden")
-                .with_detail("continue_with", Value::Array(continue_with))
-                .into());
-        }
-    }
+    super::hooks::require_verified_address(
+        r,
+        req,
+        f.flow_type,
+        method.id(),
+        &identity,
+        &identifier,
+    )
+    .await?;
     if let Some((s, _)) = &req.current {
         if f.refresh && s.identity_id != identity.id {
             f.ui.messages.push(text::invalid_credentials());
@@ -223,42 +188,11 @@ pub async fn submit(
         }
     }
     // One successful submission per flow, even when two race.
-    if !r
-        .persister
-        .transition_flow(
-            f.id,
-            f.state.as_str(),
-            FlowState::PassedChallenge.as_str(),
-            now,
-        )
-        .await?
-    {
+    if !f.pass_challenge(r).await? {
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    f.state = FlowState::PassedChallenge;
-    let device = manager::DeviceInfo {
-        ip: req.device.ip.clone(),
-        user_agent: req.device.user_agent.clone(),
-        location: req.device.location.clone(),
-    };
-    // A refresh re-authenticates the caller's session in place, as Kratos does: same id, same
-    // token, so a native app keeps its token.
-    let current = req.current.clone().filter(|_| f.refresh);
-    let issued = match current {
-        Some(current) => manager::reauthenticate(
-            &r.persister,
-            &r.config,
-            current,
-            &identity,
-            amr,
-            device,
-            now,
-        )
-        .await?
-        .ok_or_else(|| Error::session_inactive("No active session was found in this request."))?,
-        None => manager::issue(&r.persister, &r.config, &identity, vec![amr], device, now).await?,
-    };
+    let issued = sign_in(r, req, f.refresh, &identity, amr).await?;
     f.ui.clear_secrets();
     f.save(r).await?;
     let redirect_to = after_login_url(r, &f);
@@ -267,6 +201,33 @@ pub async fn submit(
         issued: Box::new(issued),
         redirect_to,
     })
+}
+
+/// The session of a successful login. A refresh re-authenticates the caller's session in place,
+/// as Kratos does (same id, same token, so a native app keeps its token); otherwise a new one.
+async fn sign_in(
+    r: &Registry,
+    req: &FlowRequest,
+    refresh: bool,
+    identity: &Identity,
+    amr: AuthenticationMethod,
+) -> Result<Issued> {
+    let now = r.clock.now();
+    let device = manager::DeviceInfo {
+        ip: req.device.ip.clone(),
+        user_agent: req.device.user_agent.clone(),
+        location: req.device.location.clone(),
+    };
+    match req.current.clone().filter(|_| refresh) {
+        Some(current) => {
+            manager::reauthenticate(&r.persister, &r.config, current, identity, amr, device, now)
+                .await?
+                .ok_or_else(|| {
+                    Error::session_inactive("No active session was found in this request.")
+                })
+        }
+        None => manager::issue(&r.persister, &r.config, identity, vec![amr], device, now).await,
+    }
 }
 
 /// Where a browser goes after login: the flow's `return_to`, else the configured after-login URL.
@@ -282,20 +243,4 @@ pub fn after_login_url(r: &Registry, f: &Flow) -> String {
         .map(str::to_string)
         .or_else(|| r.config.selfservice.default_browser_return_url.clone())
         .unwrap_or_else(|| format!("{}/", r.public_base))
-}
-
-/// Whether the `require_verified_address` hook runs after password login.
-pub fn require_verified_address(r: &Registry) -> bool {
-    let after = &r.config.selfservice.flows.login.after;
-    let has = |hooks: Option<&Value>| {
-        hooks
-            .and_then(Value::as_array)
-            .map(|hs| {
-                hs.iter().any(|h| {
-                    h.get("hook").and_then(Value::as_str) == Some("require_verified_address")
-                })
-            })
-            .unwrap_or(false)
-    };
-    has(after.pointer("/password/hooks")) || has(after.get("hooks"))
 }

@@ -7,6 +7,7 @@
 pub mod codes;
 pub mod csrf;
 pub mod flow;
+pub mod hooks;
 pub mod login;
 pub mod password_policy;
 pub mod rate_limit;

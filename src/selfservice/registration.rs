@@ -3,7 +3,7 @@
 
 use super::csrf::ensure_csrf;
 use super::flow::{self, Flow, FlowState, FlowType, Kind};
-use super::request::{FlowRequest, COOKIE_REASON, ORIGIN_REASON};
+use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::strategy;
 use super::text;
@@ -126,16 +126,8 @@ pub async fn submit(
         return Err(already_registered());
     }
     f.ui.reset_messages();
-    if f.flow_type == FlowType::Api {
-        if let Some(signal) = req.browser_signal {
-            let reason = if signal == "origin" {
-                ORIGIN_REASON
-            } else {
-                COOKIE_REASON
-            };
-            f.ui.messages.push(text::generic_error(reason));
-            return Ok(Outcome::Invalid(Box::new(f)));
-        }
+    if super::request::refuse_browser_signal(&mut f, req) {
+        return Ok(Outcome::Invalid(Box::new(f)));
     }
     if f.state == FlowState::PassedChallenge {
         f.ui.messages.push(text::already_completed());
@@ -161,21 +153,11 @@ pub async fn submit(
         }
         Err(e) => return Err(e),
     }
-    if !r
-        .persister
-        .transition_flow(
-            f.id,
-            f.state.as_str(),
-            FlowState::PassedChallenge.as_str(),
-            now,
-        )
-        .await?
-    {
+    if !f.pass_challenge(r).await? {
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    f.state = FlowState::PassedChallenge;
-    let issued = if session_hook_enabled(r) {
+    let issued = if super::hooks::session_after_registration(r, method.id()) {
         let amr = AuthenticationMethod {
             method: method.id().into(),
             aal: "aal1".into(),
@@ -203,21 +185,6 @@ pub async fn submit(
         issued,
         redirect_to,
     })
-}
-
-/// Whether the `session` hook runs after password registration (logging the identity in).
-pub fn session_hook_enabled(r: &Registry) -> bool {
-    let after = &r.config.selfservice.flows.registration.after;
-    let has_session = |hooks: Option<&Value>| {
-        hooks
-            .and_then(Value::as_array)
-            .map(|hs| {
-                hs.iter()
-                    .any(|h| h.get("hook").and_then(Value::as_str) == Some("session"))
-            })
-            .unwrap_or(false)
-    };
-    has_session(after.pointer("/password/hooks")) || has_session(after.get("hooks"))
 }
 
 pub fn after_registration_url(r: &Registry, f: &Flow) -> String {

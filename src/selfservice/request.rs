@@ -1,5 +1,7 @@
 //! What a flow needs to know about the HTTP request that drives it, parsed at the edge.
 
+use super::flow::{Flow, FlowType};
+use super::text;
 use crate::session::manager::DeviceInfo;
 use crate::session::Session;
 
@@ -31,3 +33,22 @@ pub struct FlowRequest {
 pub const ORIGIN_REASON: &str = "The HTTP Request Header included the \"Origin\" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.";
 /// The reason Kratos gives when a native flow is submitted with cookies.
 pub const COOKIE_REASON: &str = "The HTTP Request Header included the \"Cookie\" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.";
+
+/// A native flow must not be driven by a browser (Origin header or cookies): folded into the flow.
+pub fn refuse_browser_signal(f: &mut Flow, req: &FlowRequest) -> bool {
+    if f.flow_type != FlowType::Api {
+        return false;
+    }
+    match req.browser_signal {
+        Some(reason) => {
+            let reason = if reason == "origin" {
+                ORIGIN_REASON
+            } else {
+                COOKIE_REASON
+            };
+            f.ui.messages.push(text::generic_error(reason));
+            true
+        }
+        None => false,
+    }
+}

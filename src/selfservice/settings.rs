@@ -175,7 +175,7 @@ pub async fn submit(
         }
         Changed::Saved(updated) => identity = *updated,
     }
-    if revoke_hook(r, method.id()) {
+    if super::hooks::revoke_after_settings(r, method.id()) {
         r.persister
             .revoke_other_sessions(identity.id, session.id, now)
             .await?;
@@ -186,20 +186,4 @@ pub async fn submit(
     f.ui.clear_secrets();
     f.save(r).await?;
     Ok(Outcome::Flow(Box::new(f), Box::new(identity)))
-}
-
-/// Whether `revoke_active_sessions` runs after a settings change by `method`.
-fn revoke_hook(r: &Registry, method: &str) -> bool {
-    let after = &r.config.selfservice.flows.settings.after;
-    let has = |hooks: Option<&Value>| {
-        hooks
-            .and_then(Value::as_array)
-            .map(|hs| {
-                hs.iter().any(|h| {
-                    h.get("hook").and_then(Value::as_str) == Some("revoke_active_sessions")
-                })
-            })
-            .unwrap_or(false)
-    };
-    has(after.pointer(&format!("/{method}/hooks"))) || has(after.get("hooks"))
 }
