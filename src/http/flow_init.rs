@@ -81,62 +81,9 @@ async fn init(
     with_cookie(res, csrf_cookie)
 }
 
-/// `GET /self-service/login/browser`
-pub async fn create_browser_login_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    ci: ClientInfo,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    init(r, Kind::Login, FlowType::Browser, headers, uri, ci, raw).await
-}
-
-/// `GET /self-service/login/api`
-pub async fn create_native_login_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    ci: ClientInfo,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    init(r, Kind::Login, FlowType::Api, headers, uri, ci, raw).await
-}
-
-/// `GET /self-service/registration/browser`
-pub async fn create_browser_registration_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    ci: ClientInfo,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    init(
-        r,
-        Kind::Registration,
-        FlowType::Browser,
-        headers,
-        uri,
-        ci,
-        raw,
-    )
-    .await
-}
-
-/// `GET /self-service/registration/api`
-pub async fn create_native_registration_flow(
-    State(r): State<Registry>,
-    headers: HeaderMap,
-    uri: Uri,
-    ci: ClientInfo,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    init(r, Kind::Registration, FlowType::Api, headers, uri, ci, raw).await
-}
-
 macro_rules! init_handlers {
     ($($name:ident => $kind:expr, $ty:expr;)*) => {$(
-        /// Flow init endpoint (see the route table).
+        /// `GET /self-service/<flow>/browser|api`: a new flow (see the route table).
         pub async fn $name(State(r): State<Registry>, headers: HeaderMap, uri: Uri, ci: ClientInfo, RawQuery(raw): RawQuery) -> Response {
             init(r, $kind, $ty, headers, uri, ci, raw).await
         }
@@ -144,6 +91,10 @@ macro_rules! init_handlers {
 }
 
 init_handlers! {
+    create_browser_login_flow => Kind::Login, FlowType::Browser;
+    create_native_login_flow => Kind::Login, FlowType::Api;
+    create_browser_registration_flow => Kind::Registration, FlowType::Browser;
+    create_native_registration_flow => Kind::Registration, FlowType::Api;
     create_browser_settings_flow => Kind::Settings, FlowType::Browser;
     create_native_settings_flow => Kind::Settings, FlowType::Api;
     create_browser_recovery_flow => Kind::Recovery, FlowType::Browser;

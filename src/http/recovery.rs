@@ -4,7 +4,7 @@
 use super::error::json_response;
 use super::extract::{ClientInfo, KBytes};
 use super::flow_request::{
-    self as fr, build, error_response, flow_param, param, parse_body, see_other, str_field,
+    self as fr, build, error_response, flow_param, param, see_other, str_field,
 };
 use super::flow_submit::*;
 use super::session_cookie;
@@ -26,53 +26,33 @@ pub async fn update_recovery_flow(
     RawQuery(raw): RawQuery,
     KBytes(body): KBytes,
 ) -> Response {
-    let is_json = super::extract::is_json_request(&headers);
-    let result = async {
-        let f = Flow::load(&r, flow_param(&raw)?, Kind::Recovery).await?;
-        let api = f.flow_type == FlowType::Api;
-        let (mut req, _) = build(&r, &headers, &uri, ci, false).await?;
-        if !api {
-            req.next_csrf = Some(csrf::new_secret());
-        }
-        let v = match parse_body(&headers, &body) {
-            Ok(v) => v,
-            Err(e) => {
-                let req = crate::selfservice::request::FlowRequest {
-                    next_csrf: None,
-                    ..req
-                };
-                return Ok(fr::reject_body(&r, f, &req, e, None).await);
-            }
+    let (f, mut req, v) =
+        match submission(&r, Kind::Recovery, &headers, &uri, &ci, &raw, &body).await {
+            Ok(x) => x,
+            Err(res) => return res,
         };
-        let sub = recovery::Submission {
-            method: str_field(&v, "method"),
-            email: str_field(&v, "email"),
-            code: str_field(&v, "code"),
-            csrf_token: str_field(&v, "csrf_token"),
-        };
-        match recovery::submit(&r, &req, f, sub)
-            .await
-            .map_err(|e| (e, api))?
-        {
-            recovery::Outcome::Flow(f) => {
-                let status = code_flow_status(&f);
-                let req = crate::selfservice::request::FlowRequest {
-                    next_csrf: None,
-                    ..req
-                };
-                Ok(fr::respond_flow(&r, &f, &req, status, None))
-            }
-            recovery::Outcome::Recovered {
-                flow,
-                issued,
-                settings,
-            } => Ok(recovered(&r, &req, &flow, &issued, &settings)),
-        }
+    let api = f.flow_type == FlowType::Api;
+    let sub = recovery::Submission {
+        method: str_field(&v, "method"),
+        email: str_field(&v, "email"),
+        code: str_field(&v, "code"),
+        csrf_token: str_field(&v, "csrf_token"),
+    };
+    if !api {
+        // A recovered browser is a new principal: its anti-CSRF secret is new.
+        req.next_csrf = Some(csrf::new_secret());
     }
-    .await;
-    match result {
-        Ok(res) => res,
-        Err((e, api)) => error_response(&r, e, api || is_json).await,
+    match recovery::submit(&r, &req, f, sub).await {
+        Ok(recovery::Outcome::Flow(f)) => {
+            req.next_csrf = None;
+            fr::respond_flow(&r, &f, &req, code_flow_status(&f), None)
+        }
+        Ok(recovery::Outcome::Recovered {
+            flow,
+            issued,
+            settings,
+        }) => recovered(&r, &req, &flow, &issued, &settings),
+        Err(e) => error_response(&r, e, api || req.is_json).await,
     }
 }
 
@@ -168,14 +148,7 @@ pub async fn create_recovery_code_for_identity(
     State(r): State<Registry>,
     super::extract::KJson(body): super::extract::KJson<Value>,
 ) -> Result<Response> {
-    if !recovery::is_enabled(&r) {
-        return Err(Error::not_found_reason("This endpoint was disabled by system administrator. Please check your url or contact the system administrator to enable it."));
-    }
-    let identity_id = body
-        .get("identity_id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::bad_request("identity_id is required"))
-        .and_then(super::extract::parse_uuid)?;
+    let identity_id = admin_request(&r, &body)?;
     let expires_in = expires_in(&body, crate::selfservice::codes::lifespan(&r, "code"))?;
     let flow_type = match body.get("flow_type").and_then(Value::as_str) {
         None | Some("browser") => FlowType::Browser,
@@ -199,14 +172,7 @@ pub async fn create_recovery_link_for_identity(
     RawQuery(raw): RawQuery,
     super::extract::KJson(body): super::extract::KJson<Value>,
 ) -> Result<Response> {
-    if !recovery::is_enabled(&r) {
-        return Err(Error::not_found_reason("This endpoint was disabled by system administrator. Please check your url or contact the system administrator to enable it."));
-    }
-    let identity_id = body
-        .get("identity_id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::bad_request("identity_id is required"))
-        .and_then(super::extract::parse_uuid)?;
+    let identity_id = admin_request(&r, &body)?;
     let expires_in = expires_in(&body, crate::selfservice::codes::lifespan(&r, "link"))?;
     let return_to =
         crate::selfservice::return_to::checked_return_to(&r, param(&raw, "return_to").as_deref())?;
@@ -227,6 +193,17 @@ pub async fn create_recovery_link_for_identity(
         + "\n";
     *res.body_mut() = axum::body::Body::from(text);
     Ok(res)
+}
+
+/// The checks both admin endpoints make: recovery is enabled, and the body names an identity.
+fn admin_request(r: &Registry, body: &Value) -> Result<uuid::Uuid> {
+    if !recovery::is_enabled(r) {
+        return Err(Error::not_found_reason("This endpoint was disabled by system administrator. Please check your url or contact the system administrator to enable it."));
+    }
+    body.get("identity_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::bad_request("identity_id is required"))
+        .and_then(super::extract::parse_uuid)
 }
 
 fn expires_in(body: &Value, default: chrono::Duration) -> Result<chrono::Duration> {

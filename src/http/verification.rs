@@ -4,7 +4,7 @@
 use super::error::json_response;
 use super::extract::{ClientInfo, KBytes};
 use super::flow_request::{
-    self as fr, build, error_response, flow_param, param, parse_body, see_other, str_field,
+    self as fr, build, error_response, flow_param, param, see_other, str_field,
 };
 use super::flow_submit::*;
 use crate::error::Error;
@@ -25,30 +25,21 @@ pub async fn update_verification_flow(
     RawQuery(raw): RawQuery,
     KBytes(body): KBytes,
 ) -> Response {
-    let is_json = super::extract::is_json_request(&headers);
-    let result = async {
-        let f = Flow::load(&r, flow_param(&raw)?, Kind::Verification).await?;
-        let api = f.flow_type == FlowType::Api;
-        let (req, _) = build(&r, &headers, &uri, ci, false).await?;
-        let v = match parse_body(&headers, &body) {
-            Ok(v) => v,
-            Err(e) => return Ok(fr::reject_body(&r, f, &req, e, None).await),
+    let (f, req, v) =
+        match submission(&r, Kind::Verification, &headers, &uri, &ci, &raw, &body).await {
+            Ok(x) => x,
+            Err(res) => return res,
         };
-        let sub = verification::Submission {
-            method: str_field(&v, "method"),
-            email: str_field(&v, "email"),
-            code: str_field(&v, "code"),
-            csrf_token: str_field(&v, "csrf_token"),
-        };
-        let f = verification::submit(&r, &req, f, sub)
-            .await
-            .map_err(|e| (e, api))?;
-        Ok(fr::respond_flow(&r, &f, &req, code_flow_status(&f), None))
-    }
-    .await;
-    match result {
-        Ok(res) => res,
-        Err((e, api)) => error_response(&r, e, api || is_json).await,
+    let api = f.flow_type == FlowType::Api;
+    let sub = verification::Submission {
+        method: str_field(&v, "method"),
+        email: str_field(&v, "email"),
+        code: str_field(&v, "code"),
+        csrf_token: str_field(&v, "csrf_token"),
+    };
+    match verification::submit(&r, &req, f, sub).await {
+        Ok(f) => fr::respond_flow(&r, &f, &req, code_flow_status(&f), None),
+        Err(e) => error_response(&r, e, api || req.is_json).await,
     }
 }
 

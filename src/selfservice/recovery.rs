@@ -281,6 +281,31 @@ pub async fn submit(
     Ok(Outcome::Flow(Box::new(f)))
 }
 
+/// A code or link token for an admin-made flow, bound to the identity's first recovery address.
+async fn admin_secret(
+    r: &Registry,
+    f: &Flow,
+    identity: &crate::identity::Identity,
+    is_link: bool,
+    expires: chrono::DateTime<chrono::Utc>,
+) -> Result<String> {
+    let address = identity
+        .recovery_addresses
+        .first()
+        .map(|a| a.value.clone())
+        .unwrap_or_default();
+    code::issue(
+        r,
+        Purpose::Recovery,
+        is_link,
+        f.id,
+        identity.id,
+        &address,
+        expires,
+    )
+    .await
+}
+
 /// Admin: a recovery flow with a fresh code (`createRecoveryCodeForIdentity`).
 pub async fn admin_code(
     r: &Registry,
@@ -311,22 +336,7 @@ pub async fn admin_code(
         f.skip_csrf = true;
     }
     code_nodes(&mut f, None);
-    let address = identity
-        .recovery_addresses
-        .first()
-        .map(|a| a.value.clone())
-        .unwrap_or_default();
-    let expires = now + expires_in;
-    let code = code::issue(
-        r,
-        Purpose::Recovery,
-        false,
-        f.id,
-        identity.id,
-        &address,
-        expires,
-    )
-    .await?;
+    let code = admin_secret(r, &f, &identity, false, now + expires_in).await?;
     f.save(r).await?;
     Ok((f, code))
 }
@@ -357,22 +367,7 @@ pub async fn admin_link(
     f.ui.nodes
         .push(Node::input("default", "csrf_token", "hidden").required());
     f.skip_csrf = true;
-    let address = identity
-        .recovery_addresses
-        .first()
-        .map(|a| a.value.clone())
-        .unwrap_or_default();
-    let expires = now + expires_in;
-    let token = code::issue(
-        r,
-        Purpose::Recovery,
-        true,
-        f.id,
-        identity.id,
-        &address,
-        expires,
-    )
-    .await?;
+    let token = admin_secret(r, &f, &identity, true, now + expires_in).await?;
     f.save(r).await?;
     Ok((f, token))
 }
