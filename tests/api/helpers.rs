@@ -40,29 +40,58 @@ struct DbGuard {
 impl Drop for DbGuard {
     fn drop(&mut self) {
         if let Some(db) = self.pg_db.take() {
-            let admin = pg_admin_url();
-            // Drop on a separate thread with its own runtime: Drop may run inside a runtime.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    use sqlx::Connection;
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
-                    }
-                });
-            })
-            .join();
+            drop_pg_database(db);
         }
     }
 }
 
-fn pg_admin_url() -> String {
+/// Drop a test's PostgreSQL database, on a thread with its own runtime (Drop may run inside one).
+pub fn drop_pg_database(db: String) {
+    let admin = pg_admin_url();
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use sqlx::Connection;
+            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                    .execute(&mut c)
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
+/// Create a fresh PostgreSQL database named `<prefix>_<random>`; its name and URL.
+pub async fn create_pg_database(prefix: &str) -> (String, String) {
+    use sqlx::Connection;
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(&pg_admin_url())
+        .await
+        .expect("postgres");
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let _ = c.close().await;
+    let mut url = url::Url::parse(&pg_admin_url()).unwrap();
+    url.set_path(&format!("/{name}"));
+    (name, url.to_string())
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn pg_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
@@ -135,19 +164,9 @@ async fn fresh_database(backend: Backend) -> (String, DbGuard) {
             )
         }
         Backend::Postgres => {
-            use sqlx::Connection;
-            let name = format!("ostiary_test_{}", uuid::Uuid::new_v4().simple());
-            let mut c = sqlx::PgConnection::connect(&pg_admin_url())
-                .await
-                .expect("postgres");
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            let mut url = url::Url::parse(&pg_admin_url()).unwrap();
-            url.set_path(&format!("/{name}"));
+            let (name, url) = create_pg_database("ostiary_test").await;
             (
-                url.to_string(),
+                url,
                 DbGuard {
                     _dir: None,
                     pg_db: Some(name),

@@ -16,4 +16,5 @@ mod rate_limits;
 mod resilience;
 mod sdk;
 mod sdk_flows;
+mod sdk_support;
 mod sessions;
