@@ -7,9 +7,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ostiary");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_ostiary");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -17,7 +17,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for Server {
 }
 
 /// Wait until `url` answers 200 (bounded: the process is also checked for an early exit).
-async fn wait_ready(server: &mut Server, url: &str) {
+pub(crate) async fn wait_ready(server: &mut Server, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = server.0.try_wait() {
@@ -44,7 +44,7 @@ async fn wait_ready(server: &mut Server, url: &str) {
 }
 
 /// Run the binary to completion: (exit success, stderr).
-fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
+pub(crate) fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(BIN)
         .args(args)
         .env_remove("DSN")
@@ -58,7 +58,7 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
     )
 }
 
-fn kratos_config(
+pub(crate) fn kratos_config(
     dir: &std::path::Path,
     public: u16,
     admin: u16,

@@ -8,6 +8,7 @@ mod courier_flows;
 mod helpers;
 mod identities;
 mod native;
+mod parity;
 mod rate_limits;
 mod resilience;
 mod sdk;
