@@ -19,6 +19,9 @@ pub const IMPLEMENTED: &[&str] = &[
     "version",
     "dsn",
     "dev",
+    // The command-line flags Kratos mirrors as keys (`--sqa-opt-out`, `--watch-courier`).
+    "sqa-opt-out",
+    "watch-courier",
     "serve.public.host",
     "serve.public.port",
     "serve.public.base_url",
@@ -86,11 +89,20 @@ pub enum LoadError {
     Invalid { path: String, reason: String },
 }
 
+/// The command-line flags Kratos mirrors as configuration keys: when given, they set the key
+/// (`--dev` sets `dev: true`), so a flag and its key behave the same.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    pub dev: bool,
+    pub sqa_opt_out: bool,
+    pub watch_courier: bool,
+}
+
 impl Config {
-    /// Read the files, apply the environment and `--dev`, and check every key.
+    /// Read the files, apply the environment and the flags, and check every key.
     pub fn load(
         files: &[PathBuf],
-        dev: bool,
+        flags: Flags,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Loaded, LoadError> {
         let mut raw = if files.is_empty() {
@@ -101,9 +113,15 @@ impl Config {
         let extension: Value =
             serde_json::from_str(EXTENSION_SCHEMA).expect("the extension schema is valid JSON");
         layering::apply_env(&mut raw, env, &extension)?;
-        if dev {
-            if let Value::Object(map) = &mut raw {
-                map.insert("dev".into(), Value::Bool(true));
+        if let Value::Object(map) = &mut raw {
+            for (key, given) in [
+                ("dev", flags.dev),
+                ("sqa-opt-out", flags.sqa_opt_out),
+                ("watch-courier", flags.watch_courier),
+            ] {
+                if given {
+                    map.insert(key.into(), Value::Bool(true));
+                }
             }
         }
         let unimplemented = layering::check_keys(&raw, &extension, IMPLEMENTED)?;

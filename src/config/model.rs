@@ -104,6 +104,12 @@ pub struct Config {
     pub feature_flags: FeatureFlags,
     pub courier: Value,
     pub ostiary: Ostiary,
+    /// `--sqa-opt-out` (or the key Kratos mirrors it to): there is no telemetry to opt out of.
+    #[serde(rename = "sqa-opt-out")]
+    pub sqa_opt_out: bool,
+    /// `--watch-courier` (or its key): the courier runs inside `serve` with or without it.
+    #[serde(rename = "watch-courier")]
+    pub watch_courier: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
