@@ -2,6 +2,7 @@
 //! `-c/--config` belongs to the root command as in Kratos, so `ostiary -c kratos.yml migrate sql
 //! -e --yes` and `ostiary serve -c kratos.yml` both work.
 
+mod logging;
 mod migrate;
 mod serve;
 
@@ -121,7 +122,7 @@ pub struct MigrateArgs {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    init_tracing();
+    logging::init(&logging::settings(&cli.config, std::env::vars()));
     let files = cli.config;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -158,21 +159,6 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| {
-            tracing_subscriber::EnvFilter::try_new(
-                std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into()),
-            )
-        })
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 #[cfg(test)]

@@ -239,3 +239,43 @@ fn serde_path_to_error(raw: Value) -> Result<Config, LoadError> {
         reason: e.inner().to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_levels_map_to_tracing_levels() {
+        let level = |l: &str| {
+            LogConfig {
+                level: Some(l.into()),
+                ..Default::default()
+            }
+            .level_directive()
+        };
+        assert_eq!(level("trace"), Some("trace"));
+        assert_eq!(level("warning"), Some("warn"));
+        assert_eq!(level("fatal"), Some("error"));
+        assert_eq!(level("panic"), Some("error"));
+        assert_eq!(level("loud"), None);
+        assert_eq!(LogConfig::default().level_directive(), None);
+    }
+
+    #[test]
+    fn sensitive_values_are_redacted_unless_leaking_is_on() {
+        let mut log = LogConfig::default();
+        assert_eq!(log.sensitive("a@example.com"), DEFAULT_REDACTION_TEXT);
+        assert_eq!(
+            log.scrub("550 <a@example.com>: no such mailbox", "a@example.com"),
+            format!("550 <{DEFAULT_REDACTION_TEXT}>: no such mailbox")
+        );
+        log.redaction_text = Some("[hidden]".into());
+        assert_eq!(log.sensitive("a@example.com"), "[hidden]");
+        log.leak_sensitive_values = true;
+        assert_eq!(log.sensitive("a@example.com"), "a@example.com");
+        assert_eq!(
+            log.scrub("<a@example.com>", "a@example.com"),
+            "<a@example.com>"
+        );
+    }
+}

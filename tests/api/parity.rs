@@ -1,9 +1,14 @@
-//! Parity and hardening: the command-line forms Kratos documents, and what Kratos deployments
-//! meet at start (DSNs Ostiary refuses).
+//! Parity and hardening: the command-line forms Kratos documents, the `log` section, and what
+//! Kratos deployments meet at start (DSNs Ostiary refuses).
 
 use crate::cli::{free_port, kratos_config, run, wait_ready, Server, BIN};
+use crate::helpers::MailServer;
+use ostiary::persistence::courier::Message;
+use ostiary::persistence::{DsnKind, Persister};
+use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Start the binary with its log (stderr) going to `log`.
 fn spawn(args: &[&str], envs: &[(&str, &str)], log: &Path) -> Server {
@@ -114,4 +119,145 @@ fn cockroach_and_mysql_dsns_stop_the_start_with_the_alternatives() {
         let (ok, out) = run(&["migrate", "sql", dsn, "--yes"], &[]);
         assert!(!ok && out.contains("not supported yet"), "{dsn}: {out}");
     }
+}
+
+/// One message for `to` in the queue of the database at `dsn`.
+async fn enqueue(dsn: &str, to: &str) -> (Persister, uuid::Uuid) {
+    let persister = Persister::connect(&DsnKind::parse(dsn).unwrap())
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let id = uuid::Uuid::new_v4();
+    persister
+        .enqueue_message(&Message {
+            id,
+            kind: "email".into(),
+            status: "queued".into(),
+            recipient: to.into(),
+            subject: "Your code".into(),
+            body: "123456".into(),
+            template_type: "recovery_code_valid".into(),
+            channel: "email".into(),
+            send_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    (persister, id)
+}
+
+/// Run `courier watch` with `log_yaml` in its configuration until it has sent one message to
+/// `to`, and return its log.
+async fn deliver_one(
+    dir: &Path,
+    dsn: &str,
+    mail: &MailServer,
+    to: &str,
+    log_yaml: &str,
+    envs: &[(&str, &str)],
+) -> String {
+    let (persister, id) = enqueue(dsn, to).await;
+    let config = dir.join("worker.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "dsn: {dsn}\nselfservice:\n  default_browser_return_url: http://127.0.0.1:4455/\ncourier:\n  smtp:\n    connection_uri: {}\n{log_yaml}",
+            mail.uri()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("worker.log");
+    let mut server = spawn(
+        &["courier", "watch", "-c", config.to_str().unwrap()],
+        envs,
+        &log,
+    );
+    // The log line is written before the attempt is recorded: once the message reads "sent",
+    // the line is there.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!(
+                "the worker exited with {status}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        let (m, _) = persister.get_message(id).await.unwrap().unwrap();
+        if m.status == "sent" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "message {id} not sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    persister.close().await;
+    stop(server, &log)
+}
+
+/// `log.level`, `log.format`, `log.leak_sensitive_values` and `log.redaction_text` change what
+/// the process logs; RUST_LOG still overrides the level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_section_sets_level_format_and_redaction() {
+    let mail = MailServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = format!("sqlite://{}", dir.path().join("log.sqlite").display());
+    assert!(run(&["migrate", "sql", &dsn, "--yes"], &[]).0);
+    let to = "leaky.person@example.com";
+
+    // Defaults: text lines at info, the recipient redacted.
+    let text = deliver_one(dir.path(), &dsn, &mail, to, "", &[]).await;
+    let sent = lines_with(&text, "courier: message sent");
+    assert_eq!(sent.len(), 1, "{text}");
+    assert!(
+        sent[0].contains(ostiary::config::DEFAULT_REDACTION_TEXT),
+        "{text}"
+    );
+    assert!(!text.contains(to), "the recipient leaked: {text}");
+    assert!(text.contains("courier worker started"), "{text}");
+    assert!(serde_json::from_str::<Value>(sent[0]).is_err(), "{text}");
+
+    // JSON lines, and the value itself once leaking is allowed.
+    let text = deliver_one(
+        dir.path(),
+        &dsn,
+        &mail,
+        to,
+        "log:\n  format: json\n  leak_sensitive_values: true\n",
+        &[],
+    )
+    .await;
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(lines.len() >= 2, "{text}");
+    let sent: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "courier: message sent")
+        .collect();
+    assert_eq!(sent.len(), 1, "{text}");
+    assert_eq!(sent[0]["recipient"], to);
+    assert_eq!(sent[0]["level"], "INFO");
+
+    // `warning`: nothing below it.
+    let text = deliver_one(dir.path(), &dsn, &mail, to, "log:\n  level: warning\n", &[]).await;
+    assert!(!text.contains("courier worker started"), "{text}");
+    assert!(!text.contains("message sent"), "{text}");
+
+    // RUST_LOG wins over log.level; a custom redaction text stands in for the value.
+    let text = deliver_one(
+        dir.path(),
+        &dsn,
+        &mail,
+        to,
+        "log:\n  level: error\n  redaction_text: '[hidden]'\n",
+        &[("RUST_LOG", "info")],
+    )
+    .await;
+    assert!(text.contains("courier worker started"), "{text}");
+    let sent = lines_with(&text, "courier: message sent");
+    assert_eq!(sent.len(), 1, "{text}");
+    assert!(sent[0].contains("[hidden]"), "{text}");
+    assert!(!text.contains(to), "{text}");
+    assert_eq!(mail.wait_for(to, 4).await.len(), 4);
 }
