@@ -36,6 +36,11 @@ pub async fn run(files: &[PathBuf], args: ServeArgs) -> Result<(), String> {
             "--watch-courier: the courier always runs inside serve; nothing more to start"
         );
     }
+    if let Some(warning) =
+        crate::http::cors::permissive_warning(&config.serve.public.cors, config.dev)
+    {
+        tracing::warn!("{warning}");
+    }
     if config
         .selfservice
         .methods

@@ -244,6 +244,10 @@ async fn a_kratos_config_file_starts_the_server_unchanged() {
         "one warning line for unimplemented keys: {log}"
     );
     assert!(log.contains("selfservice.methods.totp"), "{log}");
+    assert!(
+        !log.contains("lets any web site read"),
+        "listed origins need no CORS warning: {log}"
+    );
 }
 
 /// A config file's text, extra environment, and the key path the error must name.

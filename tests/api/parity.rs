@@ -1,11 +1,11 @@
-//! Parity and hardening: the command-line forms Kratos documents, the `log` section, and what
-//! Kratos deployments meet at start (DSNs Ostiary refuses).
+//! Parity and hardening: the command-line forms Kratos documents, the `log` section, CORS with
+//! Kratos's permissive defaults, and what Kratos deployments meet at start (DSNs Ostiary refuses).
 
 use crate::cli::{free_port, kratos_config, run, wait_ready, Server, BIN};
-use crate::helpers::MailServer;
+use crate::helpers::{spawn_app_with, Backend, MailServer};
 use ostiary::persistence::courier::Message;
 use ostiary::persistence::{DsnKind, Persister};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -260,4 +260,139 @@ async fn the_log_section_sets_level_format_and_redaction() {
     assert!(sent[0].contains("[hidden]"), "{text}");
     assert!(!text.contains(to), "{text}");
     assert_eq!(mail.wait_for(to, 4).await.len(), 4);
+}
+
+/// Kratos's defaults once CORS is on (any origin, credentials) still start, with one warning
+/// line; `cors.debug` logs each decision; `--dev` is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissive_cors_warns_once_and_debug_logs_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, admin) = (free_port(), free_port());
+    let dsn = format!("sqlite://{}", dir.path().join("cors.sqlite").display());
+    assert!(run(&["migrate", "sql", &dsn, "--yes"], &[]).0);
+    let config = dir.path().join("cors.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "dsn: {dsn}\nserve:\n  public:\n    host: 127.0.0.1\n    port: {public}\n    base_url: http://127.0.0.1:{public}/\n    cors:\n      enabled: true\n      debug: true\n  admin:\n    host: 127.0.0.1\n    port: {admin}\n    base_url: http://127.0.0.1:{admin}/\nselfservice:\n  default_browser_return_url: http://127.0.0.1:4455/\n"
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let log = dir.path().join("cors.log");
+    let mut server = spawn(&["serve", "-c", cfg], &[], &log);
+    wait_ready(
+        &mut server,
+        &format!("http://127.0.0.1:{admin}/health/ready"),
+    )
+    .await;
+    let c = reqwest::Client::new();
+    let whoami = format!("http://127.0.0.1:{public}/sessions/whoami");
+    let res = c
+        .get(&whoami)
+        .header("Origin", "https://spa.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://spa.example.com"
+    );
+    let res = c
+        .get(&whoami)
+        .header("Origin", "null")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    let text = stop(server, &log);
+    let warnings = lines_with(&text, "lets any web site read");
+    assert_eq!(warnings.len(), 1, "one warning line: {text}");
+    assert!(warnings[0].contains("WARN"), "{text}");
+    assert!(warnings[0].contains("allowed_origins"), "{text}");
+    assert_eq!(lines_with(&text, "cors: origin allowed").len(), 1, "{text}");
+    let refused = lines_with(&text, "cors: origin refused");
+    assert_eq!(refused.len(), 1, "{text}");
+    assert!(refused[0].contains("origin=null"), "{text}");
+
+    // --dev: no warning.
+    let (public, admin) = (free_port(), free_port());
+    let public_port = public.to_string();
+    let admin_port = admin.to_string();
+    let mut server = spawn(
+        &["serve", "--dev"],
+        &[
+            ("SERVE_PUBLIC_PORT", &public_port),
+            ("SERVE_ADMIN_PORT", &admin_port),
+            ("SERVE_PUBLIC_CORS_ENABLED", "true"),
+            ("DSN", "memory"),
+        ],
+        &log,
+    );
+    wait_ready(
+        &mut server,
+        &format!("http://127.0.0.1:{admin}/health/ready"),
+    )
+    .await;
+    let text = stop(server, &log);
+    assert!(text.contains("public API listening on"), "{text}");
+    assert!(
+        lines_with(&text, "lets any web site read").is_empty(),
+        "{text}"
+    );
+}
+
+/// The `null` origin (sandboxed frames, `data:` documents) is never echoed, not even under
+/// `allowed_origins: ["*"]`; real origins still are, as in Kratos.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_never_allows_the_null_origin() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        json!({"serve": {"public": {"cors": {"enabled": true, "allowed_origins": ["*"], "allow_credentials": true}}}}),
+    )
+    .await;
+    let c = reqwest::Client::new();
+    let res = c
+        .get(app.public("/sessions/whoami"))
+        .header("Origin", "https://spa.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://spa.example.com"
+    );
+    assert_eq!(res.headers()["access-control-allow-credentials"], "true");
+    for origin in ["null", "NULL"] {
+        let res = c
+            .get(app.public("/sessions/whoami"))
+            .header("Origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !res.headers()
+                .keys()
+                .any(|k| k.as_str().starts_with("access-control-")),
+            "{origin}: {:?}",
+            res.headers()
+        );
+        let res = c
+            .request(
+                reqwest::Method::OPTIONS,
+                app.public("/self-service/login?flow=x"),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !res.headers()
+                .keys()
+                .any(|k| k.as_str().starts_with("access-control-")),
+            "preflight {origin}: {:?}",
+            res.headers()
+        );
+    }
 }
