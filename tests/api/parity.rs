@@ -1,12 +1,12 @@
 //! Parity and hardening: the command-line forms Kratos documents, the `log` section, CORS with
-//! Kratos's permissive defaults, and what Kratos deployments meet at start (DSNs Ostiary refuses).
+//! Kratos's permissive defaults, and SMTP transport security (STARTTLS, client certificates).
 
 use crate::cli::{free_port, kratos_config, run, wait_ready, Server, BIN};
-use crate::helpers::{spawn_app_with, Backend, MailServer};
+use crate::helpers::{postgres_available, spawn_app_with, Backend, MailServer, TestApp};
 use ostiary::persistence::courier::Message;
 use ostiary::persistence::{DsnKind, Persister};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,37 @@ fn stop(mut server: Server, log: &Path) -> String {
 
 fn lines_with<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
     log.lines().filter(|l| l.contains(needle)).collect()
+}
+
+/// Run `cmd` (the binary expected to stop at start) to completion, bounded: one still running
+/// after 30 s is stopped and fails the test. Returns (success, stderr).
+fn run_to_exit(cmd: &mut Command) -> (bool, String) {
+    let err = tempfile::NamedTempFile::new().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "still running after 30 s: {}",
+                std::fs::read_to_string(err.path()).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (
+        status.success(),
+        std::fs::read_to_string(err.path()).unwrap(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,16 +130,14 @@ fn cockroach_and_mysql_dsns_stop_the_start_with_the_alternatives() {
         "cockroachdb://root@127.0.0.1:26257/defaultdb",
         "mysql://root:secret@tcp(127.0.0.1:3306)/kratos",
     ] {
-        let out = Command::new(BIN)
-            .args(["serve", "--dev"])
-            .env("DSN", dsn)
-            .env("SERVE_PUBLIC_PORT", free_port().to_string())
-            .env("SERVE_ADMIN_PORT", free_port().to_string())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{dsn} must be refused");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let (ok, err) = run_to_exit(
+            Command::new(BIN)
+                .args(["serve", "--dev"])
+                .env("DSN", dsn)
+                .env("SERVE_PUBLIC_PORT", free_port().to_string())
+                .env("SERVE_ADMIN_PORT", free_port().to_string()),
+        );
+        assert!(!ok, "{dsn} must be refused");
         let last = err.lines().last().unwrap_or_default();
         assert!(last.contains("dsn"), "{dsn}: {err}");
         assert!(last.contains("not supported yet"), "{dsn}: {err}");
@@ -394,5 +423,290 @@ async fn cors_never_allows_the_null_origin() {
             "preflight {origin}: {:?}",
             res.headers()
         );
+    }
+}
+
+/// Queue one message on `app` and wake its courier.
+async fn queue(app: &TestApp, to: &str) -> uuid::Uuid {
+    let now = chrono::Utc::now();
+    let id = uuid::Uuid::new_v4();
+    app.registry
+        .persister
+        .enqueue_message(&Message {
+            id,
+            kind: "email".into(),
+            status: "queued".into(),
+            recipient: to.into(),
+            subject: "Your code".into(),
+            body: "987654".into(),
+            template_type: "recovery_code_valid".into(),
+            channel: "email".into(),
+            send_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    app.registry.courier_wakeup.notify_one();
+    id
+}
+
+/// `getCourierMessage` once the courier has made its first attempt.
+async fn after_first_attempt(app: &TestApp, id: uuid::Uuid) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m: Value = app
+            .client
+            .get(app.admin(&format!("/admin/courier/messages/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if m["send_count"].as_i64().unwrap_or(0) >= 1 {
+            return m;
+        }
+        assert!(Instant::now() < deadline, "no delivery attempt: {m}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `smtp://` requires STARTTLS: against a server that does not offer it (the aiosmtpd test
+/// server) nothing is sent in plaintext; the message stays queued for a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_smtp_uri_requires_starttls() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if backend == Backend::Postgres && !postgres_available().await {
+            continue;
+        }
+        let mail = MailServer::start().await;
+        let app = spawn_app_with(
+            backend,
+            json!({"courier": {"smtp": {"connection_uri": format!("smtp://127.0.0.1:{}/", mail.port)}}}),
+        )
+        .await;
+        let id = queue(&app, "plain@example.com").await;
+        let m = after_first_attempt(&app, id).await;
+        assert_eq!(m["status"], "queued", "{backend:?}: {m}");
+        let error = m["dispatches"][0]["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(error.contains("STARTTLS"), "{backend:?}: {m}");
+        assert!(mail.all().is_empty(), "{backend:?}: sent in plaintext");
+    }
+}
+
+/// An aiosmtpd server speaking implicit TLS that accepts only clients with a certificate signed
+/// by its own CA; the certificates are made with the openssl command for each run.
+struct ClientAuthServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Drop for ClientAuthServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl command");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl ClientAuthServer {
+    async fn start() -> ClientAuthServer {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+        fn key<'a>(ec: &[&'a str], name: &'a str) -> Vec<&'a str> {
+            [ec, &["-nodes", "-keyout", name]].concat()
+        }
+        openssl(
+            d,
+            &[
+                &["req", "-x509"][..],
+                &key(&ec, "ca.key")[..],
+                &[
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=Ostiary test CA",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(
+            d,
+            &[
+                &["req", "-x509"][..],
+                &key(&ec, "server.key")[..],
+                &["-out", "server.pem", "-days", "2", "-subj", "/CN=127.0.0.1"],
+            ]
+            .concat(),
+        );
+        openssl(
+            d,
+            &[
+                &["req"][..],
+                &key(&ec, "client.key")[..],
+                &["-out", "client.csr", "-subj", "/CN=ostiary-courier"],
+            ]
+            .concat(),
+        );
+        std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "client.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "client.ext",
+                "-out",
+                "client.pem",
+            ],
+        );
+        let port = free_port();
+        let mails = d.join("mail");
+        let p = |f: &str| d.join(f).to_str().unwrap().to_string();
+        let child = Command::new("python3")
+            .args([
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/server.py"),
+                &port.to_string(),
+                mails.to_str().unwrap(),
+                "--tls-client-auth",
+                &p("server.pem"),
+                &p("server.key"),
+                &p("ca.pem"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd");
+        // Owned at once, so the process is stopped (and waited for) however this ends.
+        let server = ClientAuthServer { port, dir, child };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the TLS test SMTP server did not start");
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
+    fn delivered(&self) -> usize {
+        std::fs::read_dir(self.path("mail"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn uri(&self) -> String {
+        format!("smtps://127.0.0.1:{}/?skip_ssl_verify=true", self.port)
+    }
+}
+
+/// `courier.smtp.client_cert_path` / `client_key_path`: the courier presents the certificate, so
+/// a server that requires one accepts the message; without them it refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_client_certificate_is_presented() {
+    let server = ClientAuthServer::start().await;
+    let without = spawn_app_with(
+        Backend::Sqlite,
+        json!({"courier": {"smtp": {"connection_uri": server.uri()}}}),
+    )
+    .await;
+    let id = queue(&without, "anonymous@example.com").await;
+    let m = after_first_attempt(&without, id).await;
+    assert_eq!(m["status"], "queued", "{m}");
+    assert_eq!(server.delivered(), 0);
+    drop(without);
+
+    let with = spawn_app_with(
+        Backend::Sqlite,
+        json!({"courier": {"smtp": {
+            "connection_uri": server.uri(),
+            "client_cert_path": server.path("client.pem"),
+            "client_key_path": server.path("client.key"),
+        }}}),
+    )
+    .await;
+    let id = queue(&with, "certified@example.com").await;
+    let m = after_first_attempt(&with, id).await;
+    assert_eq!(m["status"], "sent", "{m}");
+    assert_eq!(server.delivered(), 1);
+}
+
+/// A client certificate that cannot be used stops the start with the key named.
+#[test]
+fn a_broken_client_certificate_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let cases = [
+        (
+            format!(
+                "courier:\n  smtp:\n    connection_uri: smtps://127.0.0.1:1/\n    client_cert_path: {}\n",
+                missing.display()
+            ),
+            "client_key_path",
+        ),
+        (
+            format!(
+                "courier:\n  smtp:\n    connection_uri: smtps://127.0.0.1:1/\n    client_cert_path: {0}\n    client_key_path: {0}\n",
+                missing.display()
+            ),
+            "client_cert_path",
+        ),
+    ];
+    for (i, (yaml, key)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("c{i}.yml"));
+        std::fs::write(&path, yaml).unwrap();
+        let (ok, err) = run_to_exit(
+            Command::new(BIN)
+                .args(["serve", "--dev", "-c", path.to_str().unwrap()])
+                .env("SERVE_PUBLIC_PORT", free_port().to_string())
+                .env("SERVE_ADMIN_PORT", free_port().to_string())
+                .env("DSN", "memory"),
+        );
+        assert!(!ok, "case {i} must fail: {err}");
+        let last = err.lines().last().unwrap_or_default();
+        assert!(last.contains(key), "case {i}: {err}");
     }
 }
