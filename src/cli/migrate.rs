@@ -5,32 +5,45 @@ use super::MigrateArgs;
 use crate::persistence::{DsnKind, Persister};
 use std::io::{BufRead, Write};
 
-/// The DSN from the argument, the environment (`-e`) or the configuration files.
+/// The DSN from the argument, else (with `-e`) the DSN environment variable, else the `dsn` of the
+/// configuration files (`-c`, with the environment applied). Kratos's quickstart runs
+/// `-c kratos.yml migrate sql -e --yes` with DSN set; `-e` without DSN reads the files' `dsn`.
 fn resolve_dsn(
     dsn: Option<String>,
     read_from_env: bool,
     config: &[std::path::PathBuf],
 ) -> Result<String, String> {
     if let Some(d) = dsn {
-        Ok(d)
-    } else if read_from_env {
-        std::env::var("DSN")
-            .map_err(|_| "-e was given but the DSN environment variable is not set".to_string())
-    } else if !config.is_empty() {
-        let loaded = crate::config::Config::load(config, false, std::env::vars())
-            .map_err(|e| format!("invalid configuration: {e}"))?;
-        loaded
-            .config
-            .dsn
-            .ok_or_else(|| "the configuration sets no dsn".to_string())
+        return Ok(d);
+    }
+    if read_from_env {
+        if let Ok(d) = std::env::var("DSN") {
+            if !d.trim().is_empty() {
+                return Ok(d);
+            }
+        }
+        if config.is_empty() {
+            return Err("-e was given but the DSN environment variable is not set".into());
+        }
+    }
+    if !config.is_empty() {
+        let loaded =
+            crate::config::Config::load(config, crate::config::Flags::default(), std::env::vars())
+                .map_err(|e| format!("invalid configuration: {e}"))?;
+        loaded.config.dsn.ok_or_else(|| {
+            "neither the DSN environment variable nor the configuration sets a dsn".to_string()
+        })
     } else {
         Err("give the database URL as an argument, or -e to read it from DSN".into())
     }
 }
 
 /// `ostiary cleanup sql`: delete expired data once, in batches.
-pub async fn cleanup(args: super::CleanupArgs) -> Result<(), String> {
-    let dsn = resolve_dsn(args.dsn.clone(), args.read_from_env, &args.config)?;
+pub async fn cleanup(
+    config: &[std::path::PathBuf],
+    args: super::CleanupArgs,
+) -> Result<(), String> {
+    let dsn = resolve_dsn(args.dsn.clone(), args.read_from_env, config)?;
     let keep = crate::time::parse_duration(&args.keep_last)
         .ok_or("--keep-last must be a duration such as 24h")?;
     let pause = crate::time::parse_duration(&args.sleep)
@@ -58,8 +71,8 @@ pub async fn cleanup(args: super::CleanupArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn run(args: MigrateArgs) -> Result<(), String> {
-    let dsn = resolve_dsn(args.dsn.clone(), args.read_from_env, &args.config)?;
+pub async fn run(config: &[std::path::PathBuf], args: MigrateArgs) -> Result<(), String> {
+    let dsn = resolve_dsn(args.dsn.clone(), args.read_from_env, config)?;
     let kind = DsnKind::parse(&dsn).map_err(|e| format!("config key dsn: {e}"))?;
     let persister = Persister::connect(&kind)
         .await

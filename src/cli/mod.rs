@@ -1,5 +1,8 @@
 //! The `ostiary` command line: `serve`, `migrate sql`, `version`, mirroring Kratos's `cmd/`.
+//! `-c/--config` belongs to the root command as in Kratos, so `ostiary -c kratos.yml migrate sql
+//! -e --yes` and `ostiary serve -c kratos.yml` both work.
 
+mod logging;
 mod migrate;
 mod serve;
 
@@ -14,6 +17,10 @@ use std::process::ExitCode;
     about = "Identity and session server speaking the Ory Kratos APIs"
 )]
 pub struct Cli {
+    /// Configuration file (YAML or JSON); repeat to merge several, later ones win. Accepted
+    /// before or after the subcommand.
+    #[arg(short = 'c', long = "config", global = true)]
+    pub config: Vec<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -43,15 +50,25 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// Configuration file (YAML or JSON); repeat to merge several, later ones win.
-    #[arg(short = 'c', long = "config")]
-    pub config: Vec<PathBuf>,
     /// Development mode: no config needed, SQLite file, migrations applied, insecure cookies allowed.
     #[arg(long)]
     pub dev: bool,
-    /// Accepted for compatibility with Kratos's flags (Ostiary has no watcher).
-    #[arg(long, hide = true)]
+    /// Accepted as Kratos's flag; the courier runs inside `serve` with or without it.
+    #[arg(long)]
     pub watch_courier: bool,
+    /// Accepted as Kratos's flag; Ostiary sends no usage statistics, so there is nothing to opt out of.
+    #[arg(long)]
+    pub sqa_opt_out: bool,
+}
+
+impl ServeArgs {
+    fn flags(&self) -> crate::config::Flags {
+        crate::config::Flags {
+            dev: self.dev,
+            sqa_opt_out: self.sqa_opt_out,
+            watch_courier: self.watch_courier,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -70,7 +87,8 @@ pub enum CleanupWhat {
 pub struct CleanupArgs {
     /// The database URL (postgres://…, sqlite://…).
     pub dsn: Option<String>,
-    /// Read the database URL from the DSN environment variable.
+    /// Read the database URL from the configuration: the DSN environment variable, else the
+    /// `dsn` of the files given with -c.
     #[arg(short = 'e', long = "read-from-env")]
     pub read_from_env: bool,
     /// Keep rows that expired less than this long ago (Go duration, e.g. 24h).
@@ -82,9 +100,6 @@ pub struct CleanupArgs {
     /// Pause between batches (Go duration).
     #[arg(long = "sleep-between-batches", default_value = "0s")]
     pub sleep: String,
-    /// Configuration file(s) to read `dsn` from.
-    #[arg(short = 'c', long = "config")]
-    pub config: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -97,19 +112,18 @@ pub enum CourierWhat {
 pub struct MigrateArgs {
     /// The database URL (postgres://…, sqlite://…).
     pub dsn: Option<String>,
-    /// Read the database URL from the DSN environment variable.
+    /// Read the database URL from the configuration: the DSN environment variable, else the
+    /// `dsn` of the files given with -c.
     #[arg(short = 'e', long = "read-from-env")]
     pub read_from_env: bool,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub yes: bool,
-    /// Configuration file(s) to read `dsn` from.
-    #[arg(short = 'c', long = "config")]
-    pub config: Vec<PathBuf>,
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    init_tracing();
+    logging::init(&logging::settings(&cli.config, std::env::vars()));
+    let files = cli.config;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -122,16 +136,16 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(&files, args).await,
             Command::Migrate {
                 what: MigrateWhat::Sql(args),
-            } => migrate::run(args).await,
+            } => migrate::run(&files, args).await,
             Command::Cleanup {
                 what: CleanupWhat::Sql(args),
-            } => migrate::cleanup(args).await,
+            } => migrate::cleanup(&files, args).await,
             Command::Courier {
                 what: CourierWhat::Watch(args),
-            } => serve::watch_courier(args).await,
+            } => serve::watch_courier(&files, args).await,
             Command::Version => {
                 println!("Version: {}", env!("CARGO_PKG_VERSION"));
                 Ok(())
@@ -147,17 +161,55 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| {
-            tracing_subscriber::EnvFilter::try_new(
-                std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into()),
-            )
-        })
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("ostiary").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn config_files_are_accepted_before_and_after_the_subcommand() {
+        let cli = parse(&["-c", "kratos.yml", "migrate", "sql", "-e", "--yes"]);
+        assert_eq!(cli.config, [PathBuf::from("kratos.yml")]);
+        assert!(matches!(
+            cli.command,
+            Command::Migrate {
+                what: MigrateWhat::Sql(MigrateArgs {
+                    read_from_env: true,
+                    yes: true,
+                    ..
+                })
+            }
+        ));
+        let cli = parse(&[
+            "serve",
+            "-c",
+            "a.yml",
+            "--config",
+            "b.yml",
+            "--dev",
+            "--watch-courier",
+        ]);
+        assert_eq!(cli.config, [PathBuf::from("a.yml"), PathBuf::from("b.yml")]);
+        assert!(matches!(
+            cli.command,
+            Command::Serve(ServeArgs {
+                dev: true,
+                watch_courier: true,
+                sqa_opt_out: false
+            })
+        ));
+        let cli = parse(&["--config", "a.yml", "serve", "--sqa-opt-out"]);
+        assert_eq!(cli.config, [PathBuf::from("a.yml")]);
+        assert!(matches!(
+            cli.command,
+            Command::Serve(ServeArgs {
+                sqa_opt_out: true,
+                ..
+            })
+        ));
+    }
 }

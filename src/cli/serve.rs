@@ -4,20 +4,50 @@
 use super::ServeArgs;
 use crate::config::{Config, LoadError};
 use crate::registry::Registry;
+use std::path::PathBuf;
 use tokio::net::TcpListener;
 
-pub async fn run(args: ServeArgs) -> Result<(), String> {
-    let loaded = Config::load(&args.config, args.dev, std::env::vars()).map_err(|e| match e {
+/// Load the configuration and log what it says about itself: the one warning line naming the
+/// Kratos keys Ostiary does not act on, and the flags that change nothing here.
+fn load(files: &[PathBuf], args: &ServeArgs) -> Result<Config, String> {
+    let loaded = Config::load(files, args.flags(), std::env::vars()).map_err(|e| match e {
         LoadError::Layering(l) => format!("invalid configuration: {l}"),
         other => format!("invalid configuration: {other}"),
     })?;
     if !loaded.unimplemented.is_empty() {
         tracing::warn!(
-            "these configuration keys are accepted but not implemented yet: {}",
+            "these configuration keys are accepted but not implemented (Ostiary does not act on them): {}",
             loaded.unimplemented.join(", ")
         );
     }
-    let mut config = loaded.config;
+    let config = loaded.config;
+    // A courier that cannot be built (a bad URI, an unreadable client certificate) stops the
+    // start instead of leaving every message queued.
+    let courier = crate::courier::CourierConfig::from_value(&config.courier);
+    if courier.connection_uri.is_some() {
+        crate::courier::smtp::Smtp::from_config(&courier)
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+    }
+    if config.sqa_opt_out {
+        tracing::info!(
+            "--sqa-opt-out: Ostiary collects and sends no usage statistics, so there is nothing to opt out of"
+        );
+    }
+    Ok(config)
+}
+
+pub async fn run(files: &[PathBuf], args: ServeArgs) -> Result<(), String> {
+    let mut config = load(files, &args)?;
+    if config.watch_courier {
+        tracing::info!(
+            "--watch-courier: the courier always runs inside serve; nothing more to start"
+        );
+    }
+    if let Some(warning) =
+        crate::http::cors::permissive_warning(&config.serve.public.cors, config.dev)
+    {
+        tracing::warn!("{warning}");
+    }
     if config
         .selfservice
         .methods
@@ -172,10 +202,8 @@ async fn shutdown_signal() {
 }
 
 /// `ostiary courier watch`: only the dispatcher, for a separate worker process.
-pub async fn watch_courier(args: ServeArgs) -> Result<(), String> {
-    let loaded = Config::load(&args.config, args.dev, std::env::vars())
-        .map_err(|e| format!("invalid configuration: {e}"))?;
-    let mut config = loaded.config;
+pub async fn watch_courier(files: &[PathBuf], args: ServeArgs) -> Result<(), String> {
+    let mut config = load(files, &args)?;
     let scheme = if config.dev { "http" } else { "https" };
     for (listener, port) in [
         (&mut config.serve.public, 4433u16),

@@ -103,7 +103,77 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub feature_flags: FeatureFlags,
     pub courier: Value,
+    pub log: LogConfig,
     pub ostiary: Ostiary,
+    /// `--sqa-opt-out` (or the key Kratos mirrors it to): there is no telemetry to opt out of.
+    #[serde(rename = "sqa-opt-out")]
+    pub sqa_opt_out: bool,
+    /// `--watch-courier` (or its key): the courier runs inside `serve` with or without it.
+    #[serde(rename = "watch-courier")]
+    pub watch_courier: bool,
+}
+
+/// `log.*`: the level and format of the log lines, and whether sensitive values appear in them.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct LogConfig {
+    /// Kratos's levels: trace, debug, info, warning, error, fatal, panic (default info).
+    pub level: Option<String>,
+    /// `text` (default) or `json`.
+    pub format: Option<String>,
+    /// Off by default: identifiers such as email addresses are replaced by `redaction_text`.
+    pub leak_sensitive_values: bool,
+    pub redaction_text: Option<String>,
+}
+
+/// What stands in a log line for a sensitive value when `log.leak_sensitive_values` is off.
+pub const DEFAULT_REDACTION_TEXT: &str =
+    "[redacted: set log.leak_sensitive_values to true to log this value]";
+
+impl LogConfig {
+    /// A sensitive value (an email address, a phone number, an identifier) as it may appear in a
+    /// log line: itself only when `leak_sensitive_values` is on.
+    pub fn sensitive<'a>(&'a self, value: &'a str) -> &'a str {
+        if self.leak_sensitive_values {
+            value
+        } else {
+            self.redaction_text()
+        }
+    }
+
+    /// `text` with every occurrence of the sensitive `value` redacted (for error messages from
+    /// elsewhere, such as an SMTP server's reply, that may quote it).
+    pub fn scrub(&self, text: &str, value: &str) -> String {
+        if self.leak_sensitive_values || value.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(value, self.redaction_text())
+        }
+    }
+
+    pub fn redaction_text(&self) -> &str {
+        self.redaction_text
+            .as_deref()
+            .unwrap_or(DEFAULT_REDACTION_TEXT)
+    }
+
+    /// `log.format: json`.
+    pub fn is_json(&self) -> bool {
+        self.format.as_deref() == Some("json")
+    }
+
+    /// The tracing level directive for `log.level` (`warning` is `warn`; `fatal` and `panic`
+    /// log errors only), or `None` when unset or not one of Kratos's levels.
+    pub fn level_directive(&self) -> Option<&'static str> {
+        match self.level.as_deref()?.trim().to_ascii_lowercase().as_str() {
+            "trace" => Some("trace"),
+            "debug" => Some("debug"),
+            "info" => Some("info"),
+            "warning" | "warn" => Some("warn"),
+            "error" | "fatal" | "panic" => Some("error"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -29,14 +29,20 @@ pub async fn dispatch_batch(
     for m in batch {
         let result = smtp.send(&m).await;
         let now = r.clock.now();
+        // The recipient is sensitive (log.leak_sensitive_values), and so is an error that may
+        // quote it (an SMTP server's reply).
+        let log = &r.config.log;
+        let recipient = log.sensitive(&m.recipient);
         match result {
             Ok(()) => {
+                tracing::info!(message_id = %m.id, template = %m.template_type, recipient, "courier: message sent");
                 r.persister
                     .record_attempt(m.id, "sent", now, None, now)
                     .await?;
             }
             Err(e) => {
-                tracing::warn!(message_id = %m.id, attempt = m.send_count + 1, error = %e, "courier delivery failed");
+                let shown = log.scrub(&e, &m.recipient);
+                tracing::warn!(message_id = %m.id, template = %m.template_type, recipient, attempt = m.send_count + 1, error = %shown, "courier delivery failed");
                 let attempts = m.send_count + 1;
                 let (status, next) = if attempts >= cfg.message_retries {
                     ("abandoned", now)

@@ -20,6 +20,9 @@ pub struct CourierConfig {
     pub from_name: Option<String>,
     pub headers: Vec<(String, String)>,
     pub local_name: Option<String>,
+    /// A client certificate and its key (PEM files) for servers that authenticate clients by TLS.
+    pub client_cert_path: Option<String>,
+    pub client_key_path: Option<String>,
     pub template_override_path: Option<String>,
     /// Attempts before a message is abandoned (`courier.message_retries`, default 5).
     pub message_retries: i64,
@@ -43,6 +46,8 @@ impl CourierConfig {
                 })
                 .unwrap_or_default(),
             local_name: s("/smtp/local_name"),
+            client_cert_path: s("/smtp/client_cert_path").filter(|p| !p.is_empty()),
+            client_key_path: s("/smtp/client_key_path").filter(|p| !p.is_empty()),
             template_override_path: s("/template_override_path"),
             message_retries: v
                 .pointer("/message_retries")

@@ -1,14 +1,23 @@
-//! Delivery over SMTP with lettre: `smtp://` (STARTTLS when the server offers it, unless
-//! `disable_starttls=true`) and `smtps://` (implicit TLS), credentials from the URI, and
-//! `skip_ssl_verify=true` for test servers.
+//! Delivery over SMTP with lettre, reading the connection URI as Kratos does:
+//! * `smtps://` is implicit TLS;
+//! * `smtp://` requires STARTTLS: a server that does not offer it gets no message (delivery fails
+//!   and the courier retries), since falling back to plaintext would let anyone on the path read
+//!   the recovery and verification codes. `?disable_starttls=true` asks for plaintext explicitly
+//!   (local test servers only);
+//! * `?skip_ssl_verify=true` accepts any server certificate, `?server_name=` names the one to
+//!   expect; credentials come from the URI's user and password;
+//! * `courier.smtp.client_cert_path` and `client_key_path` (PEM) give a client certificate for
+//!   servers that authenticate clients by TLS.
 
 use super::CourierConfig;
 use crate::persistence::courier::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Identity, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -27,21 +36,31 @@ impl Smtp {
             .host_str()
             .ok_or("courier.smtp.connection_uri has no host")?
             .to_string();
-        let skip_verify = url
-            .query_pairs()
-            .any(|(k, v)| k == "skip_ssl_verify" && v == "true");
-        let disable_starttls = url
-            .query_pairs()
-            .any(|(k, v)| k == "disable_starttls" && v == "true");
-        let tls_params = TlsParameters::builder(host.clone())
+        let query = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let skip_verify = query("skip_ssl_verify").as_deref() == Some("true");
+        let disable_starttls = query("disable_starttls").as_deref() == Some("true");
+        let server_name = query("server_name")
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| host.clone());
+        let mut tls_params = TlsParameters::builder(server_name)
             .dangerous_accept_invalid_certs(skip_verify)
-            .dangerous_accept_invalid_hostnames(skip_verify)
+            .dangerous_accept_invalid_hostnames(skip_verify);
+        if let Some(identity) = client_identity(c)? {
+            tls_params = tls_params.identify_with(identity);
+        }
+        let tls_params = tls_params
             .build()
             .map_err(|e| format!("courier.smtp.connection_uri: TLS: {e}"))?;
         let (tls, default_port) = match url.scheme() {
             "smtps" => (Tls::Wrapper(tls_params), 465),
             "smtp" if disable_starttls => (Tls::None, 25),
-            "smtp" => (Tls::Opportunistic(tls_params), 25),
+            // Never Tls::Opportunistic: a server (or anyone in between) that leaves STARTTLS out
+            // would get the message in plaintext.
+            "smtp" => (Tls::Required(tls_params), 25),
             other => {
                 return Err(format!(
                     "courier.smtp.connection_uri: unsupported scheme {other:?}"
@@ -80,6 +99,8 @@ impl Smtp {
         })
     }
 
+    /// Deliver one message; the error names the cause (it may quote the recipient: the caller
+    /// redacts it before logging).
     pub async fn send(&self, m: &Message) -> Result<(), String> {
         let to: Mailbox = m
             .recipient
@@ -105,4 +126,35 @@ impl Smtp {
             .map(|_| ())
             .map_err(|e| format!("SMTP delivery failed: {e}"))
     }
+}
+
+/// The client certificate and key (`courier.smtp.client_cert_path`, `client_key_path`), both or
+/// neither.
+fn client_identity(c: &CourierConfig) -> Result<Option<Identity>, String> {
+    let (cert_path, key_path) = match (&c.client_cert_path, &c.client_key_path) {
+        (None, None) => return Ok(None),
+        (Some(cert), Some(key)) => (cert, key),
+        (Some(_), None) => {
+            return Err("courier.smtp.client_cert_path is set but client_key_path is not".into())
+        }
+        (None, Some(_)) => {
+            return Err("courier.smtp.client_key_path is set but client_cert_path is not".into())
+        }
+    };
+    let read = |key: &str, path: &str| {
+        std::fs::read(path).map_err(|e| format!("courier.smtp.{key}: cannot read {path}: {e}"))
+    };
+    let cert_pem = read("client_cert_path", cert_path)?;
+    let key_pem = read("client_key_path", key_path)?;
+    // lettre's rustls identity takes the certificate as DER (and one certificate: the client's
+    // own) and the key as PEM.
+    let cert = CertificateDer::pem_slice_iter(&cert_pem)
+        .next()
+        .ok_or_else(|| {
+            format!("courier.smtp.client_cert_path: {cert_path} holds no PEM certificate")
+        })?
+        .map_err(|e| format!("courier.smtp.client_cert_path: {cert_path}: {e}"))?;
+    Identity::from_pem(cert.as_ref(), &key_pem)
+        .map(Some)
+        .map_err(|e| format!("courier.smtp.client_key_path: {key_path}: {e}"))
 }

@@ -1,5 +1,12 @@
 //! CORS on the public API exactly as `serve.public.cors.*` configures it, so single-page apps on
 //! another origin can run the browser flows with `credentials: 'include'`.
+//!
+//! Security: the `null` origin (sandboxed iframes, `data:` and `file:` documents, some redirects)
+//! is never allowed, whatever the configuration says: any site can make its request carry
+//! `Origin: null`, so echoing it with credentials would hand the visitor's session to that site.
+//! Kratos's defaults once CORS is enabled (`allowed_origins: ["*"]`, credentials on) still let
+//! every real origin read responses with the visitor's cookies; such a configuration starts, with
+//! one warning line ([`permissive_warning`]).
 
 use crate::config::Cors;
 use axum::http::{HeaderName, HeaderValue, Method};
@@ -8,6 +15,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 /// Whether an origin matches one configured entry (`*`, an exact origin, or one `*` wildcard such as
 /// `https://*.example.com`).
 pub fn origin_matches(pattern: &str, origin: &str) -> bool {
+    if origin.trim().eq_ignore_ascii_case("null") {
+        return false;
+    }
     if pattern == "*" {
         return true;
     }
@@ -21,14 +31,52 @@ pub fn origin_matches(pattern: &str, origin: &str) -> bool {
     }
 }
 
+/// Whether an entry of `allowed_origins` lets in every site of some scheme or all of them (`*`,
+/// `https://*`).
+fn is_any_site(pattern: &str) -> bool {
+    match pattern.split_once('*') {
+        Some((prefix, suffix)) => {
+            suffix.is_empty() && (prefix.is_empty() || prefix.ends_with("://"))
+        }
+        None => false,
+    }
+}
+
+/// The one start-up warning for a CORS configuration that lets any web site read the public API's
+/// responses with the visitor's cookies (enabled, an any-site origin, credentials on), outside
+/// `--dev`.
+pub fn permissive_warning(c: &Cors, dev: bool) -> Option<String> {
+    if !c.enabled || !c.allow_credentials || dev {
+        return None;
+    }
+    let wide = c.allowed_origins.iter().find(|p| is_any_site(p))?;
+    Some(format!(
+        "serve.public.cors: allowed_origins {wide:?} with allow_credentials true lets any web site read the public API's responses with the visitor's cookies (their session, identity and flows); list your app's origins instead, e.g. allowed_origins: [\"https://app.example.com\"]"
+    ))
+}
+
 pub fn layer(c: &Cors) -> CorsLayer {
     let patterns = c.allowed_origins.clone();
+    let debug = c.debug;
     // With credentials a literal `*` is not allowed by browsers: echo the matching origin instead.
-    let allow_origin = AllowOrigin::predicate(move |origin: &HeaderValue, _| {
-        origin
+    let allow_origin = AllowOrigin::predicate(move |origin: &HeaderValue, parts| {
+        let allowed = origin
             .to_str()
             .map(|o| patterns.iter().any(|p| origin_matches(p, o)))
-            .unwrap_or(false)
+            .unwrap_or(false);
+        if debug {
+            // `serve.public.cors.debug`: one line per decision, at info so that it shows at the
+            // default level once the operator has asked for it.
+            tracing::info!(
+                origin = %String::from_utf8_lossy(origin.as_bytes()),
+                method = %parts.method,
+                path = %parts.uri.path(),
+                allowed,
+                "cors: origin {}",
+                if allowed { "allowed" } else { "refused" }
+            );
+        }
+        allowed
     });
     let methods: Vec<Method> = c
         .allowed_methods
@@ -108,5 +156,37 @@ mod tests {
             "https://*.example.com",
             "https://example.com.evil.io"
         ));
+    }
+
+    #[test]
+    fn the_null_origin_matches_nothing() {
+        for pattern in ["*", "null", "*null", "https://*"] {
+            assert!(!origin_matches(pattern, "null"), "{pattern}");
+            assert!(!origin_matches(pattern, "NULL"), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn the_warning_names_any_site_origins_with_credentials() {
+        use super::permissive_warning;
+        use crate::config::Cors;
+        let on = |origins: &[&str]| Cors {
+            enabled: true,
+            allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+            ..Cors::default()
+        };
+        assert!(permissive_warning(&on(&["*"]), false).is_some());
+        assert!(
+            permissive_warning(&on(&["https://app.example.com", "https://*"]), false).is_some()
+        );
+        assert!(permissive_warning(&on(&["https://*.example.com"]), false).is_none());
+        assert!(permissive_warning(&on(&["*"]), true).is_none(), "--dev");
+        let mut no_credentials = on(&["*"]);
+        no_credentials.allow_credentials = false;
+        assert!(permissive_warning(&no_credentials, false).is_none());
+        assert!(
+            permissive_warning(&Cors::default(), false).is_none(),
+            "disabled"
+        );
     }
 }

@@ -45,13 +45,30 @@ pub enum DsnKind {
 impl DsnKind {
     pub fn parse(dsn: &str) -> std::result::Result<DsnKind, String> {
         let dsn = dsn.trim();
+        let scheme = dsn.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        // CockroachDB speaks the PostgreSQL wire protocol but not its SQL (no LISTEN/NOTIFY, other
+        // locking), so its DSNs (all of Kratos's spellings) are refused rather than half-served.
+        if matches!(
+            scheme.as_deref(),
+            Some("cockroach" | "cockroachdb" | "crdb")
+        ) {
+            return Err(
+                "CockroachDB is not supported yet; use postgres://… (PostgreSQL) or sqlite://… (SQLite)"
+                    .into(),
+            );
+        }
+        if scheme.as_deref() == Some("mysql") {
+            return Err(
+                "MySQL is not supported yet; use postgres://… (PostgreSQL) or sqlite://… (SQLite)"
+                    .into(),
+            );
+        }
         if dsn == "memory" || dsn.contains(":memory:") || dsn.contains("mode=memory") {
             return Ok(DsnKind::Memory);
         }
         if let Some(rest) = dsn
             .strip_prefix("postgres://")
             .or_else(|| dsn.strip_prefix("postgresql://"))
-            .or_else(|| dsn.strip_prefix("cockroach://"))
         {
             if rest.is_empty() {
                 return Err(format!("{dsn:?} names no PostgreSQL server"));
@@ -80,9 +97,6 @@ impl DsnKind {
                 return Err(format!("{dsn:?} names no SQLite file"));
             }
             return Ok(DsnKind::SqliteFile(format!("sqlite://{path}?mode=rwc")));
-        }
-        if dsn.starts_with("mysql://") {
-            return Err("MySQL is not supported; use PostgreSQL or SQLite".into());
         }
         Err(format!(
             "{dsn:?} is not a supported DSN (postgres://, sqlite://, or memory)"

@@ -7,11 +7,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ostiary");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_ostiary");
 
 use crate::helpers::free_port;
 
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -21,7 +21,7 @@ impl Drop for Server {
 }
 
 /// Wait until `url` answers 200 (bounded: the process is also checked for an early exit).
-async fn wait_ready(server: &mut Server, url: &str) {
+pub(crate) async fn wait_ready(server: &mut Server, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = server.0.try_wait() {
@@ -38,7 +38,7 @@ async fn wait_ready(server: &mut Server, url: &str) {
 }
 
 /// Run the binary to completion: (exit success, stderr).
-fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
+pub(crate) fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(BIN)
         .args(args)
         .env_remove("DSN")
@@ -52,7 +52,7 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
     )
 }
 
-fn kratos_config(
+pub(crate) fn kratos_config(
     dir: &std::path::Path,
     public: u16,
     admin: u16,
@@ -238,6 +238,10 @@ async fn a_kratos_config_file_starts_the_server_unchanged() {
         "one warning line for unimplemented keys: {log}"
     );
     assert!(log.contains("selfservice.methods.totp"), "{log}");
+    assert!(
+        !log.contains("lets any web site read"),
+        "listed origins need no CORS warning: {log}"
+    );
 }
 
 /// A config file's text, extra environment, and the key path the error must name.

@@ -12,6 +12,7 @@ mod identity_races;
 mod login_hardening;
 mod method_toggles;
 mod native;
+mod parity;
 mod rate_limits;
 mod resilience;
 mod sdk;

@@ -46,4 +46,8 @@ pub use env::{apply_env, env_var_path, EXTENSION_KEY};
 pub use error::ConfigError;
 pub use files::{deep_merge, load_files};
 pub use keys::check_keys;
+#[cfg(test)]
+pub(crate) use keys::schema_key_paths;
+#[cfg(test)]
+pub(crate) use keys::{best_coverage, display, parse_entry, Coverage};
 pub use types::{check_types, check_types_with_extension};

@@ -105,14 +105,37 @@ struct Node {
     log: PathBuf,
     child: Option<Child>,
     starts: u32,
+    /// Whether the node has answered ready once (its ports are its own from then on).
+    ever_ready: bool,
+    dsn: String,
 }
 
 impl Node {
     fn new(db: &Db, name: &str) -> Node {
+        let mut node = Node {
+            name: name.to_string(),
+            public: 0,
+            admin: 0,
+            log: db.dir.path().join(format!("{name}.log")),
+            config: db.dir.path().join(format!("{name}.yaml")),
+            child: None,
+            starts: 0,
+            ever_ready: false,
+            dsn: db.dsn.clone(),
+        };
+        node.bind_new_ports();
+        node
+    }
+
+    /// Pick two free ports and write the node's configuration for them. A port found free may be
+    /// taken by another test before the node binds it; a first start that finds it taken comes here
+    /// again.
+    fn bind_new_ports(&mut self) {
         let (public, admin) = (free_port(), free_port());
-        let config = db.dir.path().join(format!("{name}.yaml"));
+        self.public = public;
+        self.admin = admin;
         let raw = json!({
-            "dsn": db.dsn,
+            "dsn": self.dsn,
             "dev": true,
             "serve": {
                 "public": {"host": "127.0.0.1", "port": public, "base_url": format!("http://127.0.0.1:{public}/")},
@@ -126,16 +149,7 @@ impl Node {
             "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}}
         });
         // JSON is YAML: one file format for the loader, whatever it expects.
-        std::fs::write(&config, serde_json::to_string_pretty(&raw).unwrap()).unwrap();
-        Node {
-            name: name.to_string(),
-            public,
-            admin,
-            log: db.dir.path().join(format!("{name}.log")),
-            config,
-            child: None,
-            starts: 0,
-        }
+        std::fs::write(&self.config, serde_json::to_string_pretty(&raw).unwrap()).unwrap();
     }
 
     fn log_tail(&self) -> String {
@@ -177,11 +191,11 @@ impl Node {
             .timeout(Duration::from_secs(2))
             .build()
             .unwrap();
-        let ready = [
-            format!("http://127.0.0.1:{}/health/ready", self.public),
-            format!("http://127.0.0.1:{}/admin/health/ready", self.admin),
-        ];
         for _attempt in 0..5 {
+            let ready = [
+                format!("http://127.0.0.1:{}/health/ready", self.public),
+                format!("http://127.0.0.1:{}/admin/health/ready", self.admin),
+            ];
             self.spawn();
             let deadline = Instant::now() + Duration::from_secs(30);
             let mut exited = false;
@@ -198,12 +212,18 @@ impl Node {
                     }
                 }
                 if all {
+                    self.ever_ready = true;
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
             if !exited {
                 break;
+            }
+            if !self.ever_ready && self.log_tail().contains("Address already in use") {
+                // Another test took a port between free_port() and the bind: take two others.
+                self.bind_new_ports();
+                continue;
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
