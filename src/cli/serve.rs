@@ -23,7 +23,7 @@ fn load(files: &[PathBuf], args: &ServeArgs) -> Result<Config, String> {
     let config = loaded.config;
     // A courier that cannot be built (a bad URI, an unreadable client certificate) stops the
     // start instead of leaving every message queued.
-    let courier = crate::courier::CourierConfig::from_value(&config.courier);
+    let courier = config.courier.clone();
     if courier.connection_uri.is_some() {
         crate::courier::smtp::Smtp::from_config(&courier)
             .map_err(|e| format!("invalid configuration: {e}"))?;

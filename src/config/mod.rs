@@ -2,9 +2,11 @@
 //! overrides by Kratos's convention, then checked key by key against Kratos's own config schema,
 //! then read into the typed [`Config`].
 
+mod courier;
 pub mod layering;
 mod model;
 
+pub use courier::CourierConfig;
 pub use model::*;
 
 use serde_json::Value;

@@ -102,7 +102,7 @@ pub struct Config {
     pub hashers: Hashers,
     pub identity: IdentityConfig,
     pub feature_flags: FeatureFlags,
-    pub courier: Value,
+    pub courier: super::CourierConfig,
     pub log: LogConfig,
     pub ostiary: Ostiary,
     /// `--sqa-opt-out` (or the key Kratos mirrors it to): there is no telemetry to opt out of.

@@ -62,7 +62,7 @@ pub async fn dispatch_batch(
 /// Run until `shutdown` resolves: deliver whenever a message is queued (woken at once on this node)
 /// or at least every `poll` (messages queued by other nodes, and retries).
 pub async fn run(r: Registry, poll: std::time::Duration, shutdown: impl Future<Output = ()>) {
-    let cfg = CourierConfig::from_value(&r.config.courier);
+    let cfg = r.config.courier.clone();
     let smtp = match Smtp::from_config(&cfg) {
         Ok(s) => s,
         Err(e) => {
