@@ -85,7 +85,7 @@ impl SessionRow {
             id: uuid(&self.id)?,
             identity_id: uuid(&self.identity_id)?,
             active: self.active != 0 && !revoked,
-            aal: self.aal,
+            aal: crate::session::Aal::parse(&self.aal).unwrap_or(crate::session::Aal::Aal1),
             authentication_methods: serde_json::from_value(json(&self.authentication_methods)?)
                 .unwrap_or_default(),
             issued_at: from_micros(self.issued_at),
@@ -217,7 +217,7 @@ impl Persister {
         .bind(s.id.to_string())
         .bind(s.identity_id.to_string())
         .bind(s.active as i64)
-        .bind(&s.aal)
+        .bind(s.aal.as_str())
         .bind(serde_json::to_string(&s.authentication_methods).unwrap_or_else(|_| "[]".into()))
         .bind(to_micros(s.issued_at))
         .bind(to_micros(s.authenticated_at))

@@ -17,7 +17,7 @@ impl Persister {
                  authenticated_at = $4, expires_at = $5, devices = $6, updated_at = $7 \
                  WHERE id = $8 AND active = 1 RETURNING identity_id",
             )
-            .bind(&s.aal)
+            .bind(s.aal.as_str())
             .bind(serde_json::to_string(&s.authentication_methods).unwrap_or_else(|_| "[]".into()))
             .bind(to_micros(s.issued_at))
             .bind(to_micros(s.authenticated_at))

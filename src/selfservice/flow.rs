@@ -88,7 +88,7 @@ pub struct Flow {
     pub state: FlowState,
     pub active: Option<String>,
     pub refresh: bool,
-    pub requested_aal: String,
+    pub requested_aal: crate::session::Aal,
     pub ui: Container,
     /// The anti-CSRF secret (cookie value) the browser flow was created with; never sent.
     pub csrf_secret: Option<String>,
@@ -130,7 +130,7 @@ impl Flow {
             state: FlowState::ChooseMethod,
             active: None,
             refresh: false,
-            requested_aal: "aal1".into(),
+            requested_aal: crate::session::Aal::Aal1,
             ui: Container::new(format!(
                 "{}/self-service/{}?flow={id}",
                 r.public_base,

@@ -11,7 +11,7 @@ use crate::error::{id, ApiError, Error, Result};
 use crate::identity::Identity;
 use crate::registry::Registry;
 use crate::session::manager::{self, Issued};
-use crate::session::AuthenticationMethod;
+use crate::session::{Aal, AuthenticationMethod};
 use serde_json::Value;
 
 /// Query parameters of the init endpoints.
@@ -58,17 +58,18 @@ pub async fn init(
     flow_type: FlowType,
     q: InitQuery,
 ) -> Result<Flow> {
-    let aal = match q.aal.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("aal1") => "aal1",
-        Some("aal2") => "aal2",
-        Some(other) => {
+    let aal = match q.aal.as_deref().filter(|a| !a.is_empty()).map(Aal::parse) {
+        None | Some(Some(Aal::Aal1)) => Aal::Aal1,
+        Some(Some(Aal::Aal2)) => Aal::Aal2,
+        Some(_) => {
             return Err(Error::bad_request(format!(
-                "Unable to parse AuthenticationMethod Assurance Level (AAL): expected one of [aal1, aal2] but got {other}"
+                "Unable to parse AuthenticationMethod Assurance Level (AAL): expected one of [aal1, aal2] but got {}",
+                q.aal.as_deref().unwrap_or_default().to_ascii_lowercase()
             )))
         }
     };
     let return_to = checked_return_to(r, q.return_to.as_deref())?;
-    if aal == "aal2" && req.current.is_none() {
+    if aal == Aal::Aal2 && req.current.is_none() {
         return Err(ApiError::new(401)
             .with_id(id::SESSION_AAL1_REQUIRED)
             .with_reason(
@@ -78,12 +79,12 @@ pub async fn init(
             .into());
     }
     if let Some((session, _)) = &req.current {
-        if !q.refresh && (aal == "aal1" || session.aal == "aal2") {
+        if !q.refresh && (aal == Aal::Aal1 || session.aal == Aal::Aal2) {
             return Err(already_logged_in());
         }
     }
     let mut f = Flow::new(r, Kind::Login, flow_type, req.url.clone(), return_to);
-    f.requested_aal = aal.into();
+    f.requested_aal = aal;
     f.refresh = q.refresh && req.current.is_some();
     if flow_type == FlowType::Browser {
         f.ui.nodes
@@ -105,7 +106,7 @@ pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
     let now = r.clock.now();
     let q = InitQuery {
         refresh: old.refresh,
-        aal: Some(old.requested_aal.clone()),
+        aal: Some(old.requested_aal.as_str().to_string()),
         return_to: old.return_to.clone(),
     };
     match init(r, req, old.flow_type, q).await {
@@ -148,7 +149,7 @@ pub async fn submit(
     f.active = Some(method.id().into());
     f.transient_payload = body.transient_payload.clone();
     if let Some((s, _)) = &req.current {
-        if !f.refresh && (f.requested_aal == "aal1" || s.aal == "aal2") {
+        if !f.refresh && (f.requested_aal == Aal::Aal1 || s.aal == Aal::Aal2) {
             f.ui.messages.push(text::generic_error(
                 "A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?",
             ));

@@ -193,7 +193,7 @@ pub async fn check(
         .await?;
     let m = AuthenticationMethod {
         method: method.into(),
-        aal: "aal1".into(),
+        aal: crate::session::Aal::Aal1,
         completed_at: now,
         provider: None,
         organization: None,

@@ -160,7 +160,7 @@ pub async fn submit(
     let issued = if super::hooks::session_after_registration(r, method.id()) {
         let amr = AuthenticationMethod {
             method: method.id().into(),
-            aal: "aal1".into(),
+            aal: crate::session::Aal::Aal1,
             completed_at: now,
             provider: None,
             organization: None,

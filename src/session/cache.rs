@@ -306,7 +306,7 @@ mod tests {
             id: Uuid::new_v4(),
             identity_id: identity,
             active: true,
-            aal: "aal1".into(),
+            aal: crate::session::Aal::Aal1,
             authentication_methods: vec![],
             issued_at: now,
             authenticated_at: now,

@@ -38,7 +38,7 @@ pub async fn issue(
         id: Uuid::new_v4(),
         identity_id: identity.id,
         active: true,
-        aal: aal_of(&methods).to_string(),
+        aal: aal_of(&methods),
         authentication_methods: methods,
         issued_at: now,
         authenticated_at: now,
@@ -81,7 +81,7 @@ pub async fn reauthenticate(
     now: DateTime<Utc>,
 ) -> Result<Option<Issued>> {
     session.authentication_methods.push(method);
-    session.aal = aal_of(&session.authentication_methods).to_string();
+    session.aal = aal_of(&session.authentication_methods);
     session.issued_at = now;
     session.authenticated_at = now;
     session.expires_at = now + config.session.lifespan.0;

@@ -10,11 +10,43 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// An authenticator assurance level (Kratos's `aal0` … `aal3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aal {
+    Aal0,
+    Aal1,
+    Aal2,
+    Aal3,
+}
+
+impl Aal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aal::Aal0 => "aal0",
+            Aal::Aal1 => "aal1",
+            Aal::Aal2 => "aal2",
+            Aal::Aal3 => "aal3",
+        }
+    }
+
+    /// `aal0` … `aal3` (any case); None for anything else.
+    pub fn parse(s: &str) -> Option<Aal> {
+        match s.to_ascii_lowercase().as_str() {
+            "aal0" => Some(Aal::Aal0),
+            "aal1" => Some(Aal::Aal1),
+            "aal2" => Some(Aal::Aal2),
+            "aal3" => Some(Aal::Aal3),
+            _ => None,
+        }
+    }
+}
+
 /// How a session was authenticated (one entry per completed method).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthenticationMethod {
     pub method: String,
-    pub aal: String,
+    pub aal: Aal,
     #[serde(with = "completed_at")]
     pub completed_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,7 +84,7 @@ pub struct Session {
     pub identity_id: Uuid,
     /// The stored flag; whether the session counts as active also depends on expiry and identity.
     pub active: bool,
-    pub aal: String,
+    pub aal: Aal,
     pub authentication_methods: Vec<AuthenticationMethod>,
     pub issued_at: DateTime<Utc>,
     pub authenticated_at: DateTime<Utc>,
@@ -77,14 +109,14 @@ impl Session {
 }
 
 /// The assurance level of a set of completed methods: aal2 once a second factor joins a first.
-pub fn aal_of(methods: &[AuthenticationMethod]) -> &'static str {
-    let has = |level: &str| methods.iter().any(|m| m.aal == level);
+pub fn aal_of(methods: &[AuthenticationMethod]) -> Aal {
+    let has = |level: Aal| methods.iter().any(|m| m.aal == level);
     if methods.is_empty() {
-        "aal0"
-    } else if has("aal1") && has("aal2") {
-        "aal2"
+        Aal::Aal0
+    } else if has(Aal::Aal1) && has(Aal::Aal2) {
+        Aal::Aal2
     } else {
-        "aal1"
+        Aal::Aal1
     }
 }
 
@@ -93,9 +125,10 @@ mod tests {
     use super::*;
 
     fn m(aal: &str) -> AuthenticationMethod {
+        let aal = Aal::parse(aal).unwrap();
         AuthenticationMethod {
             method: "password".into(),
-            aal: aal.into(),
+            aal,
             completed_at: Utc::now(),
             provider: None,
             organization: None,
@@ -104,9 +137,9 @@ mod tests {
 
     #[test]
     fn assurance_levels() {
-        assert_eq!(aal_of(&[]), "aal0");
-        assert_eq!(aal_of(&[m("aal1")]), "aal1");
-        assert_eq!(aal_of(&[m("aal1"), m("aal2")]), "aal2");
-        assert_eq!(aal_of(&[m("aal2")]), "aal1");
+        assert_eq!(aal_of(&[]).as_str(), "aal0");
+        assert_eq!(aal_of(&[m("aal1")]).as_str(), "aal1");
+        assert_eq!(aal_of(&[m("aal1"), m("aal2")]).as_str(), "aal2");
+        assert_eq!(aal_of(&[m("aal2")]).as_str(), "aal1");
     }
 }

@@ -51,7 +51,7 @@ impl<'a> SessionWire<'a> {
             active: s.is_active(now),
             expires_at: s.expires_at,
             authenticated_at: s.authenticated_at,
-            authenticator_assurance_level: &s.aal,
+            authenticator_assurance_level: s.aal.as_str(),
             authentication_methods: &s.authentication_methods,
             issued_at: s.issued_at,
             identity: match (&s.identity, expand.identity) {

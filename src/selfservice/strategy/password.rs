@@ -22,7 +22,7 @@ const ID: &str = "password";
 fn amr(r: &Registry) -> AuthenticationMethod {
     AuthenticationMethod {
         method: ID.into(),
-        aal: "aal1".into(),
+        aal: crate::session::Aal::Aal1,
         completed_at: r.clock.now(),
         provider: None,
         organization: None,
