@@ -49,6 +49,17 @@ pub enum BuildError {
 pub const DEFAULT_DSN: &str = "sqlite://./ostiary.sqlite";
 
 impl Registry {
+    /// The session lifecycle (issue, resolve, extend, revoke, log out), the only way to it.
+    pub fn sessions(&self) -> crate::session::service::Sessions<'_> {
+        crate::session::service::Sessions {
+            persister: &self.persister,
+            config: &self.config,
+            clock: &self.clock,
+        }
+    }
+}
+
+impl Registry {
     /// Build everything. `config.serve.*.base_url` must already be set (the CLI fills them from the
     /// bound addresses when the configuration leaves them out).
     pub async fn build(config: Config) -> Result<Registry, BuildError> {

@@ -5,7 +5,7 @@ use super::session_cookie;
 use crate::error::Result;
 use crate::registry::Registry;
 use crate::session::cache::Cached;
-use crate::session::{manager, Session};
+use crate::session::Session;
 use axum::http::HeaderMap;
 use std::sync::Arc;
 
@@ -68,8 +68,8 @@ pub async fn authenticate_shared(
     let Some((token, via)) = credential(r, headers) else {
         return Ok(None);
     };
-    let now = r.clock.now();
-    Ok(manager::resolve(&r.persister, &token, now)
+    Ok(r.sessions()
+        .resolve(&token)
         .await?
         .map(|found| (found, token, via)))
 }

@@ -11,7 +11,6 @@ use super::session_cookie;
 use crate::error::{ApiError, Error, Result};
 use crate::registry::Registry;
 use crate::selfservice::{csrf, return_to};
-use crate::session::token::{self, LOGOUT_PREFIX};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -46,11 +45,7 @@ pub async fn perform_native_logout(
         None | Some(Value::Null) => String::new(),
         Some(_) => return Err(Error::bad_request("session_token must be a string.")),
     };
-    let found = !token.is_empty()
-        && token.len() <= 512
-        && r.persister
-            .revoke_session_by_token_hash(&token::digest(&token), r.clock.now())
-            .await?;
+    let found = r.sessions().logout_by_token(&token).await?;
     if !found {
         return Err(ApiError::new(403)
             .with_reason("The provided Ory Session Token could not be found, is invalid, or otherwise malformed.")
@@ -78,10 +73,7 @@ pub async fn create_browser_logout_flow(
             .find(|(k, _)| k == "return_to")
             .map(|(_, v)| v.as_str());
         let return_to = return_to::checked_return_to(&r, return_to)?;
-        let logout_token = token::generate(LOGOUT_PREFIX);
-        r.persister
-            .add_logout_token(me.session.id, &token::digest(&logout_token), r.clock.now())
-            .await?;
+        let logout_token = r.sessions().new_logout_token(me.session.id).await?;
         let mut query = form_urlencoded::Serializer::new(String::new());
         if let Some(rt) = &return_to {
             query.append_pair("return_to", rt);
@@ -114,13 +106,11 @@ pub async fn update_logout_flow(
     let result = async {
         let token = get("token").filter(|t| !t.is_empty()).ok_or_else(|| Error::bad_request("Please include a token in the URL query."))?;
         let me = authenticate(&r, &headers).await?.ok_or_else(no_session)?;
-        if token.len() > 512 || !r.persister.is_logout_token_of(me.session.id, &token::digest(&token)).await? {
+        if !r.sessions().logout_with_token(me.session.id, &token).await? {
             return Err(Error::forbidden(
                 "Unable to log out because the logout token in the URL query does not match the session cookie.",
             ));
         }
-        let now = r.clock.now();
-        r.persister.revoke_session(me.session.id, now).await?;
         let mut cookies = vec![session_cookie::csrf_cookie(&r, &csrf::new_secret())];
         if matches!(me.via, Via::Cookie(_)) || session_cookie::from_request(&r, &headers).is_some() {
             cookies.push(session_cookie::clear(&r));

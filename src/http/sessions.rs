@@ -11,7 +11,7 @@ use crate::error::{ApiError, Error, Result};
 use crate::persistence::session::{ActiveFilter, SessionCursor};
 use crate::registry::Registry;
 use crate::session::wire::{session_json, sessions_body, Expand};
-use crate::session::{manager, Session};
+use crate::session::Session;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -73,9 +73,9 @@ pub async fn to_session(
     let mut reissue =
         matches!(via, Via::Cookie(issued) if issued < found.session.expires_at.timestamp_micros());
     let mut extended = None;
-    if r.config.ostiary.session.sliding && manager::can_extend(&r.config, &found.session, now) {
+    if r.config.ostiary.session.sliding && r.sessions().can_extend(&found.session) {
         let mut s = found.session.clone();
-        if manager::extend(&r.persister, &r.config, &mut s, now).await? {
+        if r.sessions().extend(&mut s).await? {
             reissue = matches!(via, Via::Cookie(_));
             extended = Some(s);
         }
@@ -123,18 +123,16 @@ pub async fn list_my_sessions(
     let pairs = query_pairs(&raw);
     let (offset, size) = pagination::migration_page(&pairs);
     let now = r.clock.now();
-    let (mut sessions, total) = r
-        .persister
-        .list_identity_sessions(
+    let (sessions, total) = r
+        .sessions()
+        .list_of(
             me.session.identity_id,
             ActiveFilter::Active,
             Some(me.session.id),
-            now,
             offset,
             size,
         )
         .await?;
-    r.persister.attach(&mut sessions, true, true).await?;
     let mut res = bytes_response(
         StatusCode::OK,
         sessions_body(&sessions, now, &r.public_base, FULL),
@@ -163,8 +161,8 @@ pub async fn disable_my_other_sessions(
         .await?
         .ok_or_else(no_session_cookie)?;
     let n = r
-        .persister
-        .revoke_other_sessions(me.session.identity_id, me.session.id, r.clock.now())
+        .sessions()
+        .revoke_others(me.session.identity_id, me.session.id)
         .await?
         .ok_or_else(no_session_cookie)?;
     Ok(json_response(
@@ -194,9 +192,7 @@ pub async fn disable_my_session(
             .with_debug("use the logout flow instead")
             .into());
     }
-    r.persister
-        .revoke_session_of(me.session.identity_id, id, r.clock.now())
-        .await?;
+    r.sessions().revoke_of(me.session.identity_id, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -273,14 +269,15 @@ pub async fn list_sessions(State(r): State<Registry>, RawQuery(raw): RawQuery) -
     let keyset = Keyset::parse(get("page_size"), get("page_token"), 250, 1000)?;
     let cursor = keyset.token.as_deref().map(decode_cursor).transpose()?;
     let now = r.clock.now();
-    let mut sessions = r
-        .persister
-        .list_sessions(active, now, cursor.as_ref(), keyset.size + 1)
-        .await?;
-    let has_more = sessions.len() as i64 > keyset.size;
-    sessions.truncate(keyset.size as usize);
-    r.persister
-        .attach(&mut sessions, expand.identity, expand.devices)
+    let (sessions, has_more) = r
+        .sessions()
+        .list_page(
+            active,
+            cursor.as_ref(),
+            keyset.size,
+            expand.identity,
+            expand.devices,
+        )
         .await?;
     let next = has_more
         .then(|| {
@@ -320,11 +317,7 @@ pub async fn get_session(
     let id = parse_uuid(&id)?;
     let pairs = query_pairs(&raw);
     let expand = parse_expand(&pairs)?;
-    let mut session = r
-        .persister
-        .get_session(id)
-        .await?
-        .ok_or_else(Error::not_found)?;
+    let mut session = r.sessions().get(id).await?.ok_or_else(Error::not_found)?;
     if !expand.devices {
         session.devices.clear();
     }
@@ -351,7 +344,7 @@ pub async fn disable_session(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = parse_uuid(&id)?;
-    if r.persister.revoke_session(id, r.clock.now()).await? == 0 {
+    if r.sessions().revoke(id).await? == 0 {
         return Err(Error::not_found());
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -360,13 +353,9 @@ pub async fn disable_session(
 /// `PATCH /admin/sessions/{id}/extend`: 200 + session (or 204 with `faster_session_extend`).
 pub async fn extend_session(State(r): State<Registry>, Path(id): Path<String>) -> Result<Response> {
     let id = parse_uuid(&id)?;
-    let mut session = r
-        .persister
-        .get_session(id)
-        .await?
-        .ok_or_else(Error::not_found)?;
+    let mut session = r.sessions().get(id).await?.ok_or_else(Error::not_found)?;
     let now = r.clock.now();
-    manager::extend(&r.persister, &r.config, &mut session, now).await?;
+    r.sessions().extend(&mut session).await?;
     if r.config.feature_flags.faster_session_extend {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -391,11 +380,7 @@ pub async fn list_identity_sessions(
     let active = parse_active(&pairs)?;
     let (offset, size) = pagination::migration_page(&pairs);
     let now = r.clock.now();
-    let (mut sessions, total) = r
-        .persister
-        .list_identity_sessions(id, active, None, now, offset, size)
-        .await?;
-    r.persister.attach(&mut sessions, true, true).await?;
+    let (sessions, total) = r.sessions().list_of(id, active, None, offset, size).await?;
     let mut res = bytes_response(
         StatusCode::OK,
         sessions_body(&sessions, now, &r.public_base, FULL),
@@ -421,7 +406,7 @@ pub async fn delete_identity_sessions(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = parse_uuid(&id)?;
-    if r.persister.delete_identity_sessions(id).await? == 0 {
+    if r.sessions().delete_all(id).await? == 0 {
         return Err(Error::not_found());
     }
     Ok(StatusCode::NO_CONTENT.into_response())

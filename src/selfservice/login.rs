@@ -213,21 +213,18 @@ async fn sign_in(
     identity: &Identity,
     amr: AuthenticationMethod,
 ) -> Result<Issued> {
-    let now = r.clock.now();
     let device = manager::DeviceInfo {
         ip: req.device.ip.clone(),
         user_agent: req.device.user_agent.clone(),
         location: req.device.location.clone(),
     };
+    let sessions = r.sessions();
     match req.current.clone().filter(|_| refresh) {
-        Some(current) => {
-            manager::reauthenticate(&r.persister, &r.config, current, identity, amr, device, now)
-                .await?
-                .ok_or_else(|| {
-                    Error::session_inactive("No active session was found in this request.")
-                })
-        }
-        None => manager::issue(&r.persister, &r.config, identity, vec![amr], device, now).await,
+        Some(current) => sessions
+            .reauthenticate(current, identity, amr, device)
+            .await?
+            .ok_or_else(|| Error::session_inactive("No active session was found in this request.")),
+        None => sessions.issue(identity, vec![amr], device).await,
     }
 }
 

@@ -203,7 +203,7 @@ pub async fn check(
         user_agent: req.device.user_agent.clone(),
         location: req.device.location.clone(),
     };
-    let issued = manager::issue(&r.persister, &r.config, &identity, vec![m], device, now).await?;
+    let issued = r.sessions().issue(&identity, vec![m], device).await?;
     let mut settings =
         super::settings::create(r, req, f.flow_type, &identity, f.return_to.clone()).await?;
     settings.ui.messages.push(text::recovery_success());

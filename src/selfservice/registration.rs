@@ -171,7 +171,7 @@ pub async fn submit(
             location: req.device.location.clone(),
         };
         Some(Box::new(
-            manager::issue(&r.persister, &r.config, &identity, vec![amr], device, now).await?,
+            r.sessions().issue(&identity, vec![amr], device).await?,
         ))
     } else {
         None

@@ -176,9 +176,7 @@ pub async fn submit(
         Changed::Saved(updated) => identity = *updated,
     }
     if super::hooks::revoke_after_settings(r, method.id()) {
-        r.persister
-            .revoke_other_sessions(identity.id, session.id, now)
-            .await?;
+        r.sessions().revoke_others(identity.id, session.id).await?;
     }
     draw(r, req, &mut f, &identity).await?;
     f.state = FlowState::Success;

@@ -103,22 +103,6 @@ pub async fn reauthenticate(
     }))
 }
 
-/// The active session a token names, or None (unknown, revoked, expired, identity inactive).
-/// Shared: it may come from the session cache.
-pub async fn resolve(
-    persister: &Persister,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<std::sync::Arc<super::cache::Cached>>> {
-    if token.is_empty() || token.len() > 512 {
-        return Ok(None);
-    }
-    let found = persister
-        .get_session_by_token_hash(&token::digest(token))
-        .await?;
-    Ok(found.filter(|c| c.session.is_active(now)))
-}
-
 /// How long before expiry a session may be extended (`session.earliest_possible_extend`,
 /// defaulting to the whole lifespan, i.e. always).
 pub fn earliest_extend(config: &Config) -> Duration {

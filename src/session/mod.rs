@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod manager;
+pub mod service;
 pub mod token;
 pub mod wire;
 

@@ -1,0 +1,198 @@
+//! The one owner of the session lifecycle: issuing and re-authenticating, resolving a token
+//! (whoami), extending, revoking one, the others or all, and both logouts. Every handler and flow
+//! goes through it, so a token is digested, and an over-long one refused, in one place.
+//!
+//! Owns: the rules of the lifecycle. Must not: know HTTP, or write SQL (the persister does, and
+//! keeps the session cache in step with every write).
+
+use super::cache::Cached;
+use super::manager::{self, DeviceInfo, Issued};
+use super::token::{self, LOGOUT_PREFIX};
+use super::{AuthenticationMethod, Session};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::Result;
+use crate::identity::Identity;
+use crate::persistence::session::{ActiveFilter, SessionCursor};
+use crate::persistence::Persister;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The longest token looked up: longer ones name no session (and cost no digest).
+pub const MAX_TOKEN_LEN: usize = 512;
+
+/// The session lifecycle, over the persister, the configuration and the clock.
+pub struct Sessions<'a> {
+    pub persister: &'a Persister,
+    pub config: &'a Config,
+    pub clock: &'a Clock,
+}
+
+/// The digest of a presented token, or None when it cannot name anything (empty or too long).
+fn presented(token: &str) -> Option<String> {
+    (!token.is_empty() && token.len() <= MAX_TOKEN_LEN).then(|| token::digest(token))
+}
+
+impl Sessions<'_> {
+    /// A new session for an identity that just authenticated with `methods`.
+    pub async fn issue(
+        &self,
+        identity: &Identity,
+        methods: Vec<AuthenticationMethod>,
+        device: DeviceInfo,
+    ) -> Result<Issued> {
+        let now = self.clock.now();
+        manager::issue(self.persister, self.config, identity, methods, device, now).await
+    }
+
+    /// The caller's session re-authenticated in place (login with `refresh=true`); None when it
+    /// was revoked meanwhile.
+    pub async fn reauthenticate(
+        &self,
+        current: (Session, String),
+        identity: &Identity,
+        method: AuthenticationMethod,
+        device: DeviceInfo,
+    ) -> Result<Option<Issued>> {
+        let now = self.clock.now();
+        manager::reauthenticate(
+            self.persister,
+            self.config,
+            current,
+            identity,
+            method,
+            device,
+            now,
+        )
+        .await
+    }
+
+    /// The active session a session token names (whoami); it may come from the session cache.
+    pub async fn resolve(&self, token: &str) -> Result<Option<Arc<Cached>>> {
+        let Some(digest) = presented(token) else {
+            return Ok(None);
+        };
+        let found = self.persister.get_session_by_token_hash(&digest).await?;
+        Ok(found.filter(|c| c.session.is_active(self.clock.now())))
+    }
+
+    /// A session by id (admin), active or not.
+    pub async fn get(&self, id: Uuid) -> Result<Option<Session>> {
+        self.persister.get_session(id).await
+    }
+
+    /// Whether a session may be extended now (`session.earliest_possible_extend`).
+    pub fn can_extend(&self, session: &Session) -> bool {
+        manager::can_extend(self.config, session, self.clock.now())
+    }
+
+    /// Extend a session to now + `session.lifespan` when allowed; whether it moved.
+    pub async fn extend(&self, session: &mut Session) -> Result<bool> {
+        manager::extend(self.persister, self.config, session, self.clock.now()).await
+    }
+
+    /// Revoke a session by id (admin); how many sessions had that id.
+    pub async fn revoke(&self, id: Uuid) -> Result<u64> {
+        self.persister.revoke_session(id, self.clock.now()).await
+    }
+
+    /// Revoke one session of an identity (`disableMySession`); another identity's is left alone.
+    pub async fn revoke_of(&self, identity_id: Uuid, id: Uuid) -> Result<u64> {
+        self.persister
+            .revoke_session_of(identity_id, id, self.clock.now())
+            .await
+    }
+
+    /// Revoke every session of an identity but `except` (`disableMyOtherSessions`); None when
+    /// `except` itself was revoked meanwhile.
+    pub async fn revoke_others(&self, identity_id: Uuid, except: Uuid) -> Result<Option<u64>> {
+        self.persister
+            .revoke_other_sessions(identity_id, except, self.clock.now())
+            .await
+    }
+
+    /// Delete every session of an identity (admin); how many there were.
+    pub async fn delete_all(&self, identity_id: Uuid) -> Result<u64> {
+        self.persister.delete_identity_sessions(identity_id).await
+    }
+
+    /// Native logout: revoke the session a session token names; whether one did.
+    pub async fn logout_by_token(&self, token: &str) -> Result<bool> {
+        match presented(token) {
+            Some(digest) => {
+                self.persister
+                    .revoke_session_by_token_hash(&digest, self.clock.now())
+                    .await
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// A new logout token for a session (`createBrowserLogoutFlow`); only its digest is kept.
+    pub async fn new_logout_token(&self, session_id: Uuid) -> Result<String> {
+        let logout_token = token::generate(LOGOUT_PREFIX);
+        self.persister
+            .add_logout_token(session_id, &token::digest(&logout_token), self.clock.now())
+            .await?;
+        Ok(logout_token)
+    }
+
+    /// Browser logout: revoke the session if `logout_token` is one of its logout tokens; whether
+    /// it was.
+    pub async fn logout_with_token(&self, session_id: Uuid, logout_token: &str) -> Result<bool> {
+        let Some(digest) = presented(logout_token) else {
+            return Ok(false);
+        };
+        if !self
+            .persister
+            .is_logout_token_of(session_id, &digest)
+            .await?
+        {
+            return Ok(false);
+        }
+        self.revoke(session_id).await?;
+        Ok(true)
+    }
+
+    /// One page of all sessions after `after` (the admin list), with identity and devices as
+    /// asked, and whether more follow.
+    pub async fn list_page(
+        &self,
+        active: ActiveFilter,
+        after: Option<&SessionCursor>,
+        size: i64,
+        identity: bool,
+        devices: bool,
+    ) -> Result<(Vec<Session>, bool)> {
+        let now = self.clock.now();
+        let mut sessions = self
+            .persister
+            .list_sessions(active, now, after, size + 1)
+            .await?;
+        let has_more = sessions.len() as i64 > size;
+        sessions.truncate(usize::try_from(size).unwrap_or(0));
+        self.persister
+            .attach(&mut sessions, identity, devices)
+            .await?;
+        Ok((sessions, has_more))
+    }
+
+    /// One page of an identity's sessions with identity and devices (`listMySessions`, the admin
+    /// list of an identity's sessions), and how many there are in all.
+    pub async fn list_of(
+        &self,
+        identity_id: Uuid,
+        active: ActiveFilter,
+        except: Option<Uuid>,
+        offset: i64,
+        size: i64,
+    ) -> Result<(Vec<Session>, i64)> {
+        let now = self.clock.now();
+        let (mut sessions, total) = self
+            .persister
+            .list_identity_sessions(identity_id, active, except, now, offset, size)
+            .await?;
+        self.persister.attach(&mut sessions, true, true).await?;
+        Ok((sessions, total))
+    }
+}
