@@ -279,6 +279,27 @@ pub fn ui_redirect(r: &Registry, kind: Kind, id: Uuid) -> String {
 }
 
 /// The 410 answer for a submission to an expired flow, pointing at the replacement flow.
+/// An expired flow's answer: its replacement `new` (made by the flow's init) carries `message`
+/// with the minutes since expiry and is stored, and the 410 points at it.
+pub async fn replace_expired(
+    r: &Registry,
+    old: &Flow,
+    new: crate::error::Result<Flow>,
+    message: fn(f64) -> super::ui::Message,
+) -> Error {
+    let now = r.clock.now();
+    let mut new = match new {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let minutes = (now - old.expires_at).num_milliseconds() as f64 / 60000.0;
+    new.ui.messages.push(message(minutes));
+    if let Err(e) = new.save(r).await {
+        return e;
+    }
+    expired_error(old, new.id, now)
+}
+
 pub fn expired_error(old: &Flow, new_id: Uuid, now: DateTime<Utc>) -> Error {
     let since = now - old.expires_at;
     let minutes = since.num_milliseconds() as f64 / 60000.0;

@@ -103,23 +103,13 @@ pub async fn init(
 
 /// Replace an expired flow by a new one and answer 410 pointing at it.
 pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
-    let now = r.clock.now();
     let q = InitQuery {
         refresh: old.refresh,
         aal: Some(old.requested_aal.as_str().to_string()),
         return_to: old.return_to.clone(),
     };
-    match init(r, req, old.flow_type, q).await {
-        Ok(mut new) => {
-            let minutes = (now - old.expires_at).num_milliseconds() as f64 / 60000.0;
-            new.ui.messages.push(text::login_expired(minutes));
-            if let Err(e) = new.save(r).await {
-                return e;
-            }
-            flow::expired_error(old, new.id, now)
-        }
-        Err(e) => e,
-    }
+    let new = init(r, req, old.flow_type, q).await;
+    flow::replace_expired(r, old, new, text::login_expired).await
 }
 
 pub async fn submit(

@@ -98,19 +98,8 @@ async fn new_flow(
 }
 
 pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
-    let now = r.clock.now();
-    match new_flow(r, req, old.flow_type, old.return_to.clone()).await {
-        Ok(mut new) => {
-            new.ui.messages.push(text::recovery_expired(
-                (now - old.expires_at).num_milliseconds() as f64 / 60000.0,
-            ));
-            if let Err(e) = new.save(r).await {
-                return e;
-            }
-            super::flow::expired_error(old, new.id, now)
-        }
-        Err(e) => e,
-    }
+    let new = new_flow(r, req, old.flow_type, old.return_to.clone()).await;
+    super::flow::replace_expired(r, old, new, text::recovery_expired).await
 }
 
 fn code_nodes(f: &mut Flow, address: Option<&str>) {

@@ -94,18 +94,8 @@ pub async fn init(
 }
 
 pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
-    let now = r.clock.now();
-    match init(r, req, old.flow_type, old.return_to.as_deref()).await {
-        Ok(mut new) => {
-            let minutes = (now - old.expires_at).num_milliseconds() as f64 / 60000.0;
-            new.ui.messages.push(text::registration_expired(minutes));
-            if let Err(e) = new.save(r).await {
-                return e;
-            }
-            flow::expired_error(old, new.id, now)
-        }
-        Err(e) => e,
-    }
+    let new = init(r, req, old.flow_type, old.return_to.as_deref()).await;
+    flow::replace_expired(r, old, new, text::registration_expired).await
 }
 
 pub async fn submit(

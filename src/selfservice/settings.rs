@@ -149,12 +149,8 @@ pub async fn submit(
     let mut identity = owner(r, req, &f).await?;
     let (session, _) = req.current.as_ref().ok_or_else(no_session)?;
     if f.is_expired(now) {
-        let mut new = create(r, req, f.flow_type, &identity, f.return_to.clone()).await?;
-        new.ui.messages.push(text::settings_expired(
-            (now - f.expires_at).num_milliseconds() as f64 / 60000.0,
-        ));
-        new.save(r).await?;
-        return Err(super::flow::expired_error(&f, new.id, now));
+        let new = create(r, req, f.flow_type, &identity, f.return_to.clone()).await;
+        return Err(super::flow::replace_expired(r, &f, new, text::settings_expired).await);
     }
     f.ui.reset_messages();
     f.state = FlowState::ShowForm;

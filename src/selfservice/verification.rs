@@ -88,19 +88,8 @@ pub async fn init(
 }
 
 pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
-    let now = r.clock.now();
-    match init(r, req, old.flow_type, old.return_to.as_deref()).await {
-        Ok(mut new) => {
-            new.ui.messages.push(text::verification_expired(
-                (now - old.expires_at).num_milliseconds() as f64 / 60000.0,
-            ));
-            if let Err(e) = new.save(r).await {
-                return e;
-            }
-            super::flow::expired_error(old, new.id, now)
-        }
-        Err(e) => e,
-    }
+    let new = init(r, req, old.flow_type, old.return_to.as_deref()).await;
+    super::flow::replace_expired(r, old, new, text::verification_expired).await
 }
 
 /// Send a code (or link) for `address` within flow `f`, whether or not the address is known.
