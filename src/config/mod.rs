@@ -3,10 +3,12 @@
 //! then read into the typed [`Config`].
 
 mod courier;
+mod dsn;
 pub mod layering;
 mod model;
 
 pub use courier::CourierConfig;
+pub use dsn::DsnKind;
 pub use model::*;
 
 use serde_json::Value;
@@ -295,7 +297,7 @@ impl Config {
             reason,
         };
         if let Some(dsn) = &self.dsn {
-            crate::persistence::DsnKind::parse(dsn).map_err(|e| invalid("dsn", e))?;
+            DsnKind::parse(dsn).map_err(|e| invalid("dsn", e))?;
         }
         for (path, url) in [
             ("serve.public.base_url", &self.serve.public.base_url),
