@@ -32,7 +32,7 @@ fi
 echo "== cargo build (server binary) =="
 cd "$root"
 cargo build --quiet --bin ostiary
-export OSTIARY_BIN="$root/target/debug/ostiary"
+export OSTIARY_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/ostiary"
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 echo "== node --test tests/browser/ =="

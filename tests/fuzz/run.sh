@@ -84,7 +84,7 @@ ST="$(python3 -c 'import os, sys; print(os.path.dirname(sys.executable))')/schem
 # --- build ------------------------------------------------------------------------------------
 say "cargo build"
 cargo build --all-targets
-BIN="$ROOT/target/debug/ostiary"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ostiary"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
