@@ -57,11 +57,7 @@ pub async fn build(
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        client_address: crate::selfservice::rate_limit::client_address(
-            &r.config.ostiary.rate_limit.trusted_proxies,
-            info.peer,
-            forwarded_client(headers).as_deref(),
-        ),
+        client_address: client_address(r, headers, &info),
         device: DeviceInfo {
             ip: info.ip,
             user_agent: info.user_agent,
@@ -71,6 +67,19 @@ pub async fn build(
         next_csrf: None,
     };
     Ok((req, set_cookie))
+}
+
+/// The address rate limits count a request against (proxy headers only from trusted proxies).
+pub fn client_address(
+    r: &Registry,
+    headers: &HeaderMap,
+    info: &super::extract::ClientInfo,
+) -> Option<String> {
+    crate::selfservice::rate_limit::client_address(
+        &r.config.ostiary.rate_limit.trusted_proxies,
+        info.peer,
+        forwarded_client(headers).as_deref(),
+    )
 }
 
 /// The client address a trusted proxy forwarded: `X-Real-IP`, else the right-most

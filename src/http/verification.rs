@@ -3,9 +3,7 @@
 
 use super::error::json_response;
 use super::extract::{ClientInfo, KBytes};
-use super::flow_request::{
-    self as fr, build, error_response, flow_param, param, see_other, str_field,
-};
+use super::flow_request::{self as fr, error_response, flow_param, param, see_other, str_field};
 use super::flow_submit::*;
 use crate::error::Error;
 use crate::registry::Registry;
@@ -47,7 +45,6 @@ pub async fn update_verification_flow(
 pub async fn verification_link(
     State(r): State<Registry>,
     headers: HeaderMap,
-    uri: Uri,
     ci: ClientInfo,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -68,9 +65,8 @@ pub async fn verification_link(
             f.ui.messages
                 .push(crate::selfservice::text::verification_expired(0.0));
         } else if f.state != FlowState::PassedChallenge && {
-            let (req, _) = build(&r, &headers, &uri, ci, false).await?;
-            let client = req.client_address.as_deref();
-            !verification::check(&r, client, &mut f, &secret, is_token).await?
+            let client = fr::client_address(&r, &headers, &ci);
+            !verification::check(&r, client.as_deref(), &mut f, &secret, is_token).await?
         } {
             f.ui.reset_messages();
             f.ui.messages.push(if is_token {

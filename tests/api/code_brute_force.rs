@@ -4,15 +4,10 @@
 //! limits of their own.
 
 use crate::both_backends_with_mail;
-use crate::helpers::{six_digits, MailServer, TestApp, PASSWORD};
-use serde_json::{json, Value};
+use crate::helpers::{six_digits, submit_flow, MailServer, TestApp, PASSWORD};
 
 async fn api_flow(app: &TestApp, kind: &str) -> Value {
-    let res = reqwest::get(app.public(&format!("/self-service/{kind}/api")))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{kind} init");
-    res.json().await.unwrap()
+    crate::helpers::api_flow(app, kind, None).await
 }
 
 async fn submit_as(
@@ -22,23 +17,13 @@ async fn submit_as(
     body: Value,
     client: Option<&str>,
 ) -> (u16, Value) {
-    let id = flow["id"].as_str().unwrap();
-    let mut req = reqwest::Client::new()
-        .post(app.public(&format!("/self-service/{kind}?flow={id}")))
-        .json(&body);
-    if let Some(ip) = client {
-        req = req.header("X-Forwarded-For", ip);
-    }
-    let res = req.send().await.unwrap();
-    (
-        res.status().as_u16(),
-        res.json().await.unwrap_or(Value::Null),
-    )
+    submit_flow(app, kind, flow, body, None, client).await
 }
 
 async fn submit(app: &TestApp, kind: &str, flow: &Value, body: Value) -> (u16, Value) {
-    submit_as(app, kind, flow, body, None).await
+    submit_flow(app, kind, flow, body, None, None).await
 }
+use serde_json::{json, Value};
 
 /// A flow of `kind` with a code sent to `email`; returns the flow and the code from the mail.
 async fn flow_with_code(

@@ -2,18 +2,7 @@
 //! delivered emails, never from the database.
 
 use crate::both_backends_with_mail;
-use crate::helpers::{six_digits, MailServer, TestApp, PASSWORD};
-use serde_json::{json, Value};
-
-async fn api_flow(app: &TestApp, kind: &str, token: Option<&str>) -> Value {
-    let mut req = reqwest::Client::new().get(app.public(&format!("/self-service/{kind}/api")));
-    if let Some(t) = token {
-        req = req.header("X-Session-Token", t);
-    }
-    let res = req.send().await.unwrap();
-    assert_eq!(res.status(), 200, "{kind} init");
-    res.json().await.unwrap()
-}
+use crate::helpers::{api_flow, six_digits, submit_flow, MailServer, TestApp, PASSWORD};
 
 async fn submit(
     app: &TestApp,
@@ -22,19 +11,9 @@ async fn submit(
     body: Value,
     token: Option<&str>,
 ) -> (u16, Value) {
-    let id = flow["id"].as_str().unwrap();
-    let mut req = reqwest::Client::new()
-        .post(app.public(&format!("/self-service/{kind}?flow={id}")))
-        .json(&body);
-    if let Some(t) = token {
-        req = req.header("X-Session-Token", t);
-    }
-    let res = req.send().await.unwrap();
-    (
-        res.status().as_u16(),
-        res.json().await.unwrap_or(Value::Null),
-    )
+    submit_flow(app, kind, flow, body, token, None).await
 }
+use serde_json::{json, Value};
 
 async fn identity_by_email(app: &TestApp, email: &str) -> Value {
     let list: Value = app

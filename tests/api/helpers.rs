@@ -380,6 +380,44 @@ impl TestApp {
     }
 }
 
+/// `GET /self-service/<kind>/api` (with a session token when given): the new native flow.
+pub async fn api_flow(app: &TestApp, kind: &str, token: Option<&str>) -> Value {
+    let mut req = reqwest::Client::new().get(app.public(&format!("/self-service/{kind}/api")));
+    if let Some(t) = token {
+        req = req.header("X-Session-Token", t);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200, "{kind} init");
+    res.json().await.unwrap()
+}
+
+/// `POST /self-service/<kind>?flow=` with a JSON body, a session token and an `X-Forwarded-For`
+/// client address when given: the status and the JSON answer (Null if none).
+pub async fn submit_flow(
+    app: &TestApp,
+    kind: &str,
+    flow: &Value,
+    body: Value,
+    token: Option<&str>,
+    forwarded: Option<&str>,
+) -> (u16, Value) {
+    let id = flow["id"].as_str().unwrap();
+    let mut req = reqwest::Client::new()
+        .post(app.public(&format!("/self-service/{kind}?flow={id}")))
+        .json(&body);
+    if let Some(t) = token {
+        req = req.header("X-Session-Token", t);
+    }
+    if let Some(ip) = forwarded {
+        req = req.header("X-Forwarded-For", ip);
+    }
+    let res = req.send().await.unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A real SMTP server (aiosmtpd, see tests/smtp/server.py) that stores delivered mail as files.

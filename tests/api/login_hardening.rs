@@ -4,7 +4,7 @@
 //! hashing, and `refresh=true` re-authenticates the session in place as Kratos does.
 
 use crate::both_backends;
-use crate::helpers::{spawn_app_with, Backend, TestApp, PASSWORD};
+use crate::helpers::{TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 async fn login_as(
@@ -36,16 +36,10 @@ async fn login_as(
     )
 }
 
-async fn for_both(overlay: Value, test: impl AsyncFn(TestApp)) {
-    test(spawn_app_with(Backend::Sqlite, overlay.clone()).await).await;
-    if crate::helpers::postgres_available().await {
-        test(spawn_app_with(Backend::Postgres, overlay).await).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_parallel_burst_gets_no_more_guesses_than_the_limit() {
-    for_both(json!({}), async |app: TestApp| {
+crate::both_backends_with!(
+    a_parallel_burst_gets_no_more_guesses_than_the_limit,
+    json!({}),
+    |app: TestApp| async move {
         app.create_identity("burst@example.com", Some(PASSWORD))
             .await;
         let guesses = (0..50).map(|i| {
@@ -62,19 +56,18 @@ async fn a_parallel_burst_gets_no_more_guesses_than_the_limit() {
             login_as(&app, "burst@example.com", PASSWORD, None).await.0,
             429
         );
-    })
-    .await;
-}
+    }
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stranger_cannot_lock_an_account() {
-    let overlay = json!({"ostiary": {"rate_limit": {
+crate::both_backends_with!(
+    a_stranger_cannot_lock_an_account,
+    json!({"ostiary": {"rate_limit": {
         "trusted_proxies": ["127.0.0.0/8"],
         "login_per_identifier": 3,
         "login_delay": "1ms",
         "login_delay_max": "4ms"
-    }}});
-    for_both(overlay, async |app: TestApp| {
+    }}}),
+    |app: TestApp| async move {
         app.create_identity("victim@example.com", Some(PASSWORD))
             .await;
         // Many strangers, each under the per-address limits: only delayed, never refused.
@@ -94,14 +87,13 @@ async fn a_stranger_cannot_lock_an_account() {
             login_as(&app, "victim@example.com", PASSWORD, Some("203.0.113.9")).await;
         assert_eq!(status, 200, "{body}");
         assert!(body["session_token"].is_string());
-    })
-    .await;
-}
+    }
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_success_clears_the_counts() {
-    let overlay = json!({"ostiary": {"rate_limit": {"login_per_identifier_and_address": 3}}});
-    for_both(overlay, async |app: TestApp| {
+crate::both_backends_with!(
+    a_success_clears_the_counts,
+    json!({"ostiary": {"rate_limit": {"login_per_identifier_and_address": 3}}}),
+    |app: TestApp| async move {
         app.create_identity("forgetful@example.com", Some(PASSWORD))
             .await;
         for _ in 0..2 {
@@ -133,9 +125,8 @@ async fn a_success_clears_the_counts() {
                 .0,
             429
         );
-    })
-    .await;
-}
+    }
+);
 
 both_backends!(
     overlong_passwords_are_refused_before_hashing,
