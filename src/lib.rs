@@ -8,7 +8,8 @@
 //! - [`selfservice`]: the self-service flows (login, registration, settings, recovery, verification),
 //!   their UI, codes, CSRF, `return_to` and brute-force limits.
 //! - [`courier`]: outgoing email: a queue table, templates, SMTP delivery with retries.
-//! - [`session`]: sessions, tokens, their wire format, the whoami cache, issuing and resolving.
+//! - [`session`]: sessions, tokens, their wire format, the whoami cache and its cross-node sync; the
+//!   one owner of the session lifecycle and of every write that changes what a session check answers.
 //! - [`identity`]: identities, traits, credentials, addresses, and the manager that validates them.
 //! - [`schema`]: identity schemas and the `ory.sh/kratos` extension.
 //! - [`hash`]: password hashers and verification of imported hashes, on their own threads.

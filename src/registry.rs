@@ -17,6 +17,8 @@ pub struct Registry {
     pub config: Arc<Config>,
     /// All database access.
     pub persister: Persister,
+    /// The persister seen through the session cache; reached through [`Registry::sessions`].
+    pub session_store: crate::session::store::SessionStore,
     /// Identity schemas by id.
     pub schemas: Arc<Schemas>,
     /// Password hashing on a bounded blocking pool.
@@ -52,7 +54,7 @@ impl Registry {
     /// The session lifecycle (issue, resolve, extend, revoke, log out), the only way to it.
     pub fn sessions(&self) -> crate::session::service::Sessions<'_> {
         crate::session::service::Sessions {
-            persister: &self.persister,
+            store: &self.session_store,
             config: &self.config,
             clock: &self.clock,
         }
@@ -94,11 +96,12 @@ impl Registry {
         let cache = &config.ostiary.session.cache;
         let persister = Persister::connect(&kind)
             .await
-            .map_err(BuildError::Database)?
-            .with_session_cache(
-                if cache.enabled { cache.max_entries } else { 0 },
-                cache.ttl.0.to_std().unwrap_or_default(),
-            );
+            .map_err(BuildError::Database)?;
+        let session_store = crate::session::store::SessionStore::new(
+            persister.clone(),
+            if cache.enabled { cache.max_entries } else { 0 },
+            cache.ttl.0.to_std().unwrap_or_default(),
+        );
         let hasher = Hasher::from_config(&config).map_err(|e| BuildError::Config("hashers", e))?;
         let secrets: Vec<Vec<u8>> = if !config.secrets.cookie.is_empty() {
             config
@@ -124,6 +127,7 @@ impl Registry {
             admin_base: admin_base.trim_end_matches('/').into(),
             config: Arc::new(config),
             persister,
+            session_store,
             schemas: Arc::new(schemas),
             hasher,
             clock: Clock::default(),

@@ -99,7 +99,7 @@ pub async fn run(files: &[PathBuf], args: ServeArgs) -> Result<(), String> {
         admin.local_addr().map_err(|e| e.to_string())?,
         registry.admin_base
     );
-    let persister = registry.persister.clone();
+    let store = registry.session_store.clone();
     // The courier dispatcher runs beside the listeners and stops with them.
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let courier = tokio::spawn(crate::courier::dispatcher::run(
@@ -124,7 +124,7 @@ pub async fn run(files: &[PathBuf], args: ServeArgs) -> Result<(), String> {
     let _ = stop_tx.send(());
     let _ = courier.await;
     served.map_err(|e| format!("server error: {e}"))?;
-    persister.close().await;
+    store.close().await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

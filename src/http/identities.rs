@@ -532,7 +532,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Response>>,
 {
-    use crate::persistence::identity::{stale_backoff, STALE_TRIES};
+    use crate::session::identity_writes::{stale_backoff, STALE_TRIES};
     for n in 1..STALE_TRIES {
         match once().await {
             Err(Error::Stale) => stale_backoff(n).await,
@@ -572,7 +572,7 @@ async fn put_once(r: &Registry, id: &str, body: UpdateIdentityBody) -> Result<Re
     }
     identity.updated_at = now;
     manager::prepare(&r.schemas, &mut identity, now)?;
-    if !r.persister.update_identity(&identity).await? {
+    if !r.sessions().update_identity(&identity).await? {
         return Err(Error::not_found());
     }
     Ok(json_response(
@@ -659,7 +659,7 @@ async fn patch_once(r: &Registry, id: &str, patch: Value) -> Result<Response> {
     }
     identity.updated_at = now;
     manager::prepare(&r.schemas, &mut identity, now)?;
-    if !r.persister.update_identity(&identity).await? {
+    if !r.sessions().update_identity(&identity).await? {
         return Err(Error::not_found());
     }
     Ok(json_response(
@@ -746,7 +746,7 @@ pub async fn delete_identity(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let id = parse_uuid(&id)?;
-    if r.persister.delete_identity(id).await? {
+    if r.sessions().delete_identity(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::not_found())
@@ -805,7 +805,7 @@ pub async fn delete_identity_credentials(
     }
     identity.credentials.remove(&kind);
     identity.updated_at = r.clock.now();
-    r.persister.update_identity(&identity).await?;
+    r.sessions().update_identity(&identity).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,7 @@
 //! Identities: traits, state, metadata, credentials and addresses, and the manager that keeps the
 //! credential identifiers and addresses in step with the traits the schema annotates.
 
+pub mod addresses;
 pub mod manager;
 pub mod wire;
 

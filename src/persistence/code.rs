@@ -120,62 +120,6 @@ impl Persister {
         Ok(())
     }
 
-    /// Mark a verifiable address verified (in its table and in the identity's address document).
-    /// Only the address changes: a concurrent write to the identity is re-read, never reverted.
-    pub async fn mark_address_verified(
-        &self,
-        identity_id: Uuid,
-        address: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let mut changed = false;
-        self.modify_identity(identity_id, |identity| {
-            changed = false;
-            for a in identity
-                .verifiable_addresses
-                .iter_mut()
-                .filter(|a| a.value == address)
-            {
-                a.verified = true;
-                a.status = "completed".into();
-                a.verified_at = Some(now);
-                a.updated_at = now;
-                changed = true;
-            }
-            if changed {
-                identity.updated_at = now;
-            }
-            changed
-        })
-        .await?;
-        Ok(changed)
-    }
-
-    /// Set a verifiable address's status (`sent` once a code went out).
-    pub async fn set_address_status(
-        &self,
-        identity_id: Uuid,
-        address: &str,
-        status: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        self.modify_identity(identity_id, |identity| {
-            let mut changed = false;
-            for a in identity
-                .verifiable_addresses
-                .iter_mut()
-                .filter(|a| a.value == address && !a.verified && a.status != status)
-            {
-                a.status = status.into();
-                a.updated_at = now;
-                changed = true;
-            }
-            changed
-        })
-        .await?;
-        Ok(())
-    }
-
     /// The identity owning a verifiable (or recovery) address, if any.
     pub async fn find_identity_by_address(
         &self,

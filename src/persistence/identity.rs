@@ -1,7 +1,7 @@
 //! Every identity query: identities with their credentials, identifiers and addresses.
 
 use super::rows::*;
-use super::{on_unique, placeholders, Persister};
+use super::{on_unique, placeholders, Persister, Written};
 use crate::error::{Error, Result};
 use crate::identity::manager::CONFLICT_REASON;
 use crate::identity::Identity;
@@ -9,17 +9,6 @@ use crate::time::to_micros;
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
-
-/// How often a read-modify-write of an identity is tried before it gives up with [`Error::Stale`].
-pub const STALE_TRIES: u32 = 16;
-
-/// The pause before try `n + 1` after `n` stale writes: random, up to 2^n ms (capped at 64 ms),
-/// so writers that collided do not collide again in step.
-pub async fn stale_backoff(n: u32) {
-    use rand::Rng;
-    let ms = rand::thread_rng().gen_range(0..=(1u64 << n.min(6)));
-    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-}
 
 /// What `list_identities` selects. At most one filter is set (the handler enforces it).
 #[derive(Debug, Default, Clone)]
@@ -69,17 +58,13 @@ impl Persister {
     /// Replace an identity's fields, credentials, identifiers and addresses in one transaction, if
     /// it is still at the version it was read at ([`Error::Stale`] when another write came first).
     /// Returns false when the identity does not exist.
-    pub async fn update_identity(&self, identity: &Identity) -> Result<bool> {
-        let identity = identity.clone();
-        self.write_unit(move |p| async move {
-            let updated = p.update_identity_now(&identity).await?;
-            Ok((updated, if updated { vec![identity.id] } else { vec![] }))
-        })
-        .await
+    pub async fn update_identity(&self, identity: &Identity) -> Result<Written<bool>> {
+        let updated = self.update_identity_rows(identity).await?;
+        Ok(Written::of(updated, identity.id, updated))
     }
 
-    /// The write of [`Persister::update_identity`], without the invalidation.
-    async fn update_identity_now(&self, identity: &Identity) -> Result<bool> {
+    /// The transaction of [`Persister::update_identity`].
+    async fn update_identity_rows(&self, identity: &Identity) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         let updated = sqlx::query(
             "UPDATE identities SET schema_id = $1, state = $2, state_changed_at = $3, traits = $4, \
@@ -128,32 +113,6 @@ impl Persister {
         insert_children(&mut tx, identity).await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// Read an identity, change it with `change` (which says whether it changed anything) and write
-    /// it back, reading again and re-applying the change when a concurrent write came first. None
-    /// when the identity does not exist.
-    pub async fn modify_identity(
-        &self,
-        id: Uuid,
-        mut change: impl FnMut(&mut Identity) -> bool,
-    ) -> Result<Option<Identity>> {
-        for n in 0..STALE_TRIES {
-            // With credentials: an update writes them back.
-            let Some(mut identity) = self.get_identity(id, true).await? else {
-                return Ok(None);
-            };
-            if !change(&mut identity) {
-                return Ok(Some(identity));
-            }
-            match self.update_identity(&identity).await {
-                Ok(true) => return Ok(Some(identity)),
-                Ok(false) => return Ok(None),
-                Err(Error::Stale) => stale_backoff(n).await,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(Error::Stale)
     }
 
     pub async fn get_identity(&self, id: Uuid, with_credentials: bool) -> Result<Option<Identity>> {
@@ -282,16 +241,13 @@ impl Persister {
     }
 
     /// Delete an identity; its credentials, addresses and sessions go with it. False if unknown.
-    pub async fn delete_identity(&self, id: Uuid) -> Result<bool> {
-        self.write_unit(move |p| async move {
-            let n = sqlx::query("DELETE FROM identities WHERE id = $1")
-                .bind(id.to_string())
-                .execute(&p.write)
-                .await?
-                .rows_affected();
-            Ok((n > 0, if n > 0 { vec![id] } else { vec![] }))
-        })
-        .await
+    pub async fn delete_identity(&self, id: Uuid) -> Result<Written<bool>> {
+        let n = sqlx::query("DELETE FROM identities WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(Written::of(n > 0, id, n > 0))
     }
 
     /// Attach addresses (and credentials when asked) to identity rows, one query per table.

@@ -11,12 +11,12 @@
 //! dedicated writer avoids `SQLITE_BUSY` upgrades of deferred transactions under concurrency, while
 //! readers run in parallel under WAL.
 
-pub mod cache_sync;
 pub mod cleanup;
 pub mod code;
 pub mod courier;
 pub mod flow;
 pub mod identity;
+pub mod notify;
 pub mod rate_limit;
 pub mod rows;
 pub mod session;
@@ -24,8 +24,6 @@ pub mod session_reauth;
 
 pub use crate::config::DsnKind;
 use crate::error::{Error, Result};
-use crate::session::cache::SessionCache;
-use cache_sync::CacheSync;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use std::sync::Arc;
@@ -38,29 +36,34 @@ pub struct Persister {
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
     backend: Backend,
-    /// The PostgreSQL URL (for the cache's listening connection).
+    /// The PostgreSQL URL (for listening connections, see [`notify`]).
     pg_url: Option<String>,
-    pub(crate) cache: Arc<SessionCache>,
-    sync: Option<Arc<CacheSync>>,
-    /// How many write units are running (see [`Persister::write_unit`]).
-    in_flight: Arc<tokio::sync::watch::Sender<usize>>,
     /// How many cleanup passes have completed (see [`Persister::cleanup_passes`]).
     cleanups: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
-/// One running write unit; counted down when the unit's task ends, however it ends.
-struct InFlight(Arc<tokio::sync::watch::Sender<usize>>);
-
-impl InFlight {
-    fn enter(counter: &Arc<tokio::sync::watch::Sender<usize>>) -> InFlight {
-        counter.send_modify(|n| *n += 1);
-        InFlight(counter.clone())
-    }
+/// What a write that changes what session checks answer returns: its result, and the identities
+/// whose sessions (or whose fields a session check shows) it changed. Persistence only reports
+/// them; the session room (`session/store.rs`) invalidates what its caches hold for them.
+#[must_use = "the changed identities must reach the session store"]
+pub struct Written<T> {
+    value: T,
+    changed: Vec<Uuid>,
 }
 
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
+impl<T> Written<T> {
+    pub(crate) fn new(value: T, changed: Vec<Uuid>) -> Written<T> {
+        Written { value, changed }
+    }
+
+    /// `value`, having changed `identity` when `changed` is true.
+    pub(crate) fn of(value: T, identity: Uuid, changed: bool) -> Written<T> {
+        Written::new(value, if changed { vec![identity] } else { vec![] })
+    }
+
+    /// The result and the changed identities (for the session store alone).
+    pub(crate) fn into_parts(self) -> (T, Vec<Uuid>) {
+        (self.value, self.changed)
     }
 }
 
@@ -92,9 +95,6 @@ impl Persister {
                     write: pool,
                     backend: Backend::Postgres,
                     pg_url: Some(url.clone()),
-                    cache: Arc::new(SessionCache::disabled()),
-                    sync: None,
-                    in_flight: Arc::new(tokio::sync::watch::channel(0).0),
                     cleanups: Arc::new(tokio::sync::watch::channel(0).0),
                 })
             }
@@ -138,77 +138,13 @@ impl Persister {
             write,
             backend: Backend::Sqlite,
             pg_url: None,
-            cache: Arc::new(SessionCache::disabled()),
-            sync: None,
-            in_flight: Arc::new(tokio::sync::watch::channel(0).0),
             cleanups: Arc::new(tokio::sync::watch::channel(0).0),
         })
     }
 
-    /// Serve session checks from an in-process cache of at most `max_entries` sessions, each kept
-    /// at most `ttl` (`max_entries == 0`: no cache). On PostgreSQL the node takes part in keeping
-    /// every node's cache in step (see [`cache_sync`]) even with its own cache off, so that its
-    /// writes wait for the others; on SQLite the cache assumes it is the only process serving the
-    /// file. Must be called inside a Tokio runtime.
-    pub fn with_session_cache(mut self, max_entries: usize, ttl: Duration) -> Persister {
-        let live = self.backend == Backend::Sqlite;
-        let cache = Arc::new(SessionCache::new(max_entries, ttl, live));
-        self.sync = self
-            .pg_url
-            .as_ref()
-            .map(|url| CacheSync::start(url, self.write.clone(), cache.clone()));
-        self.cache = cache;
-        self
-    }
-
-    /// After a committed write that changed these identities' sessions (or what a session check
-    /// shows of the identity): drop what the caches hold for them, here and — before returning —
-    /// on every other node.
-    pub(crate) async fn invalidated(&self, identities: impl IntoIterator<Item = Uuid>) {
-        let committed = std::time::Instant::now();
-        for id in identities {
-            self.cache.invalidate_identity(id);
-        }
-        if let Some(sync) = &self.sync {
-            sync.settle(committed).await;
-        }
-    }
-
-    /// Run a write that changes what session checks answer, together with the invalidation that
-    /// must follow it, as one unit that the caller's going away cannot cut in two.
-    ///
-    /// A client that disconnects mid-request makes the server drop the handler's future at its
-    /// next await. Were the write awaited there, the database could commit it (the statement is
-    /// already with SQLite's worker thread or the PostgreSQL server) while the invalidation after
-    /// it never ran, and this node's cache would go on serving, say, a revoked session until its
-    /// entry expired. So the unit runs in a task of its own, which the caller merely awaits:
-    /// `write` gets a handle to this persister and returns its result with the identities whose
-    /// sessions it changed; once it has returned, they are invalidated here and (PostgreSQL) on
-    /// every other node before the unit ends. [`Persister::writes_settled`] waits for every unit.
-    pub(crate) async fn write_unit<T, F, Fut>(&self, write: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(Persister) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = Result<(T, Vec<Uuid>)>> + Send + 'static,
-    {
-        use tracing::Instrument;
-        let this = self.clone();
-        let running = InFlight::enter(&self.in_flight);
-        let unit = async move {
-            let _running = running;
-            let (out, changed) = write(this.clone()).await?;
-            this.invalidated(changed).await;
-            Ok(out)
-        };
-        tokio::spawn(unit.instrument(tracing::Span::current()))
-            .await
-            .map_err(|e| Error::internal(format!("a database write failed: {e}")))?
-    }
-
-    /// Wait until every write unit under way (also those whose callers have gone) has ended.
-    pub async fn writes_settled(&self) {
-        let mut rx = self.in_flight.subscribe();
-        let _ = rx.wait_for(|n| *n == 0).await;
+    /// The PostgreSQL URL, when that is the backend.
+    pub(crate) fn pg_url(&self) -> Option<&str> {
+        self.pg_url.as_deref()
     }
 
     pub fn backend(&self) -> Backend {
@@ -281,9 +217,8 @@ impl Persister {
         Ok(())
     }
 
-    /// Close the pools once the write units under way have ended.
+    /// Close the pools (the session store waits for its write units first).
     pub async fn close(&self) {
-        self.writes_settled().await;
         self.read.close().await;
         self.write.close().await;
     }

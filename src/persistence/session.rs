@@ -1,15 +1,33 @@
-//! Every session query: create, look up by token digest, list, revoke, extend, delete.
+//! Every session query: create, look up by token digest, list, revoke, extend, delete. Sessions
+//! go in and come out as [`SessionRecord`]s, the row as stored; the session room turns them into
+//! its model. Writes that change what a session check answers return [`Written`].
 
-use super::rows::{json, uuid, IDENTITY_COLUMNS};
-use super::{placeholders, Persister};
+use super::rows::{uuid, IDENTITY_COLUMNS};
+use super::{placeholders, Persister, Written};
 use crate::error::Result;
-use crate::session::cache::Cached;
-use crate::session::Session;
+use crate::identity::Identity;
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-use std::sync::Arc;
 use uuid::Uuid;
+
+/// A session row as stored: the assurance level as its text, the authentication methods and the
+/// devices as their JSON documents; `active` already false when the identity's revoke-all marker
+/// covers the session. With the identity when the query joined it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub identity_id: Uuid,
+    pub active: bool,
+    pub aal: String,
+    pub authentication_methods: String,
+    pub issued_at: DateTime<Utc>,
+    pub authenticated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub devices: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub identity: Option<Identity>,
+}
 
 const SESSION_COLUMNS: &str = "id, identity_id, active, aal, authentication_methods, issued_at, \
      authenticated_at, expires_at, devices, created_at, updated_at";
@@ -54,7 +72,7 @@ struct SessionIdentityRow {
 }
 
 impl SessionIdentityRow {
-    fn into_session(self) -> Result<Session> {
+    fn into_record(self) -> Result<SessionRecord> {
         let identity = super::rows::IdentityRow {
             id: self.i_id,
             schema_id: self.i_schema_id,
@@ -71,29 +89,28 @@ impl SessionIdentityRow {
             version: self.i_version,
         }
         .into_identity()?;
-        let mut session = self.session.into_session_under(&self.marker)?;
-        session.identity = Some(identity);
-        Ok(session)
+        let mut record = self.session.into_record_under(&self.marker)?;
+        record.identity = Some(identity);
+        Ok(record)
     }
 }
 
 impl SessionRow {
-    /// The session, with `active` false when the identity's revoke-all marker covers it.
-    fn into_session_under(self, marker: &Marker) -> Result<Session> {
+    /// The record, with `active` false when the identity's revoke-all marker covers it.
+    fn into_record_under(self, marker: &Marker) -> Result<SessionRecord> {
         let revoked = marker.revokes(self.inserted_at, &self.id);
-        Ok(Session {
+        Ok(SessionRecord {
             id: uuid(&self.id)?,
             identity_id: uuid(&self.identity_id)?,
             active: self.active != 0 && !revoked,
-            aal: crate::session::Aal::parse(&self.aal).unwrap_or(crate::session::Aal::Aal1),
-            authentication_methods: serde_json::from_value(json(&self.authentication_methods)?)
-                .unwrap_or_default(),
+            aal: self.aal,
+            authentication_methods: self.authentication_methods,
             issued_at: from_micros(self.issued_at),
             authenticated_at: from_micros(self.authenticated_at),
             expires_at: from_micros(self.expires_at),
             created_at: from_micros(self.created_at),
             updated_at: from_micros(self.updated_at),
-            devices: serde_json::from_value(json(&self.devices)?).unwrap_or_default(),
+            devices: self.devices,
             identity: None,
         })
     }
@@ -185,11 +202,11 @@ pub struct SessionCursor {
 
 /// What an UPDATE/DELETE `… RETURNING identity_id` found: the row count and the identities whose
 /// sessions it changed.
-fn returned_identities(ids: Vec<String>) -> (u64, Vec<Uuid>) {
+fn returned_identities(ids: Vec<String>) -> Written<u64> {
     let n = ids.len() as u64;
     let ids: std::collections::BTreeSet<Uuid> =
         ids.iter().filter_map(|i| Uuid::parse_str(i).ok()).collect();
-    (n, ids.into_iter().collect())
+    Written::new(n, ids.into_iter().collect())
 }
 
 fn prefixed(cols: &str, p: &str) -> String {
@@ -203,7 +220,7 @@ impl Persister {
     /// Store a new session with its token digests and its device, in one transaction.
     pub async fn create_session(
         &self,
-        s: &Session,
+        s: &SessionRecord,
         token_hash: &str,
         logout_token_hash: &str,
     ) -> Result<()> {
@@ -217,12 +234,12 @@ impl Persister {
         .bind(s.id.to_string())
         .bind(s.identity_id.to_string())
         .bind(s.active as i64)
-        .bind(s.aal.as_str())
-        .bind(serde_json::to_string(&s.authentication_methods).unwrap_or_else(|_| "[]".into()))
+        .bind(&s.aal)
+        .bind(&s.authentication_methods)
         .bind(to_micros(s.issued_at))
         .bind(to_micros(s.authenticated_at))
         .bind(to_micros(s.expires_at))
-        .bind(serde_json::to_string(&s.devices).unwrap_or_else(|_| "[]".into()))
+        .bind(&s.devices)
         .bind(to_micros(s.created_at))
         .bind(to_micros(s.updated_at))
         .bind(token_hash)
@@ -233,87 +250,34 @@ impl Persister {
         Ok(())
     }
 
-    /// The session a token digest names, with its identity (addresses, no credentials) and devices:
-    /// from the session cache when it holds it, else one indexed read (then cached).
-    pub async fn get_session_by_token_hash(&self, token_hash: &str) -> Result<Option<Arc<Cached>>> {
-        if let Some(hit) = self.cache.get(token_hash) {
-            if hit.refresh_due() {
-                // Served from this copy; the next requests find a fresh one.
-                let this = self.clone();
-                let key = token_hash.to_string();
-                tokio::spawn(async move {
-                    if let Err(e) = this.read_through(&key).await {
-                        tracing::debug!(error = %e, "session cache: background refresh failed");
-                    }
-                });
-            }
-            return Ok(Some(hit));
-        }
-        self.read_through(token_hash).await
+    /// The session a token digest names, with its identity (addresses, no credentials) and devices,
+    /// in one indexed read.
+    pub async fn get_session_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<SessionRecord>> {
+        self.get_session_where(&BY_TOKEN, token_hash).await
     }
 
-    /// Read a session by token digest from the database, and cache what was read.
-    async fn read_through(&self, token_hash: &str) -> Result<Option<Arc<Cached>>> {
-        let ticket = self.cache.ticket();
-        let found = self.get_session_where(&BY_TOKEN, token_hash).await?;
-        Ok(found.map(|s| match ticket {
-            Some(t) => self.cache.put(token_hash, s, t),
-            None => Cached::uncached(s),
-        }))
-    }
-
-    pub async fn get_session_by_logout_hash(&self, logout_hash: &str) -> Result<Option<Session>> {
+    pub async fn get_session_by_logout_hash(
+        &self,
+        logout_hash: &str,
+    ) -> Result<Option<SessionRecord>> {
         self.get_session_where(&BY_LOGOUT_TOKEN, logout_hash).await
     }
 
-    pub async fn get_session(&self, id: Uuid) -> Result<Option<Session>> {
+    pub async fn get_session(&self, id: Uuid) -> Result<Option<SessionRecord>> {
         self.get_session_where(&BY_ID, &id.to_string()).await
     }
 
     /// One indexed read: the session row and its identity row together. Addresses and devices are
     /// stored with their rows, so nothing else is fetched.
-    async fn get_session_where(&self, sql: &str, value: &str) -> Result<Option<Session>> {
+    async fn get_session_where(&self, sql: &str, value: &str) -> Result<Option<SessionRecord>> {
         let row: Option<SessionIdentityRow> = sqlx::query_as(sql)
             .bind(value)
             .fetch_optional(&self.read)
             .await?;
-        row.map(SessionIdentityRow::into_session).transpose()
-    }
-
-    /// Load identities and devices for a batch of sessions.
-    pub async fn attach(
-        &self,
-        sessions: &mut [Session],
-        identity: bool,
-        devices: bool,
-    ) -> Result<()> {
-        if sessions.is_empty() {
-            return Ok(());
-        }
-        if identity {
-            let ids: Vec<Uuid> = {
-                let mut v: Vec<Uuid> = sessions.iter().map(|s| s.identity_id).collect();
-                v.sort();
-                v.dedup();
-                v
-            };
-            let q = super::identity::IdentityQuery {
-                ids,
-                limit: i64::MAX,
-                ..Default::default()
-            };
-            let identities = self.list_identities(&q).await?;
-            let by_id: HashMap<Uuid, _> = identities.into_iter().map(|i| (i.id, i)).collect();
-            for s in sessions.iter_mut() {
-                s.identity = by_id.get(&s.identity_id).cloned();
-            }
-        }
-        if !devices {
-            for s in sessions.iter_mut() {
-                s.devices.clear();
-            }
-        }
-        Ok(())
+        row.map(SessionIdentityRow::into_record).transpose()
     }
 
     /// Admin list: keyset over `created_at DESC, id ASC`.
@@ -327,7 +291,7 @@ impl Persister {
         now: DateTime<Utc>,
         after: Option<&SessionCursor>,
         limit: i64,
-    ) -> Result<Vec<Session>> {
+    ) -> Result<Vec<SessionRecord>> {
         let mut inner = format!(
             "SELECT {}, s.inserted_at, i.sessions_revoked_before, i.sessions_revoked_except \
              FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE {}",
@@ -374,7 +338,7 @@ impl Persister {
             .map_err(|e| crate::error::Error::internal(format!("session page: {e}")))?;
         rows.into_iter()
             .map(|(session, before, except)| {
-                session.into_session_under(&Marker {
+                session.into_record_under(&Marker {
                     sessions_revoked_before: before,
                     sessions_revoked_except: except,
                 })
@@ -391,7 +355,7 @@ impl Persister {
         now: DateTime<Utc>,
         offset: i64,
         limit: i64,
-    ) -> Result<(Vec<Session>, i64)> {
+    ) -> Result<(Vec<SessionRecord>, i64)> {
         let except = except.map(|e| e.to_string()).unwrap_or_default();
         let marker = self.marker(identity_id).await?;
         let (m, k) = marker.binds();
@@ -424,7 +388,7 @@ impl Persister {
         .await?;
         let sessions = rows
             .into_iter()
-            .map(|r| r.into_session_under(&marker))
+            .map(|r| r.into_record_under(&marker))
             .collect::<Result<Vec<_>>>()?;
         Ok((sessions, total))
     }
@@ -446,57 +410,49 @@ impl Persister {
         identity_id: Uuid,
         session_id: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<u64> {
-        self.write_unit(move |p| async move {
-            let n = sqlx::query(
-                "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 AND identity_id = $3",
-            )
-            .bind(to_micros(now))
-            .bind(session_id.to_string())
-            .bind(identity_id.to_string())
-            .execute(&p.write)
-            .await?
-            .rows_affected();
-            Ok((n, if n > 0 { vec![identity_id] } else { vec![] }))
-        })
-        .await
+    ) -> Result<Written<u64>> {
+        let n = sqlx::query(
+            "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 AND identity_id = $3",
+        )
+        .bind(to_micros(now))
+        .bind(session_id.to_string())
+        .bind(identity_id.to_string())
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(Written::of(n, identity_id, n > 0))
     }
 
     /// Revoke a session by id (admin). Returns the number of rows found.
-    pub async fn revoke_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-        self.write_unit(move |p| async move {
-            let ids = sqlx::query_scalar(
-                "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 RETURNING identity_id",
-            )
-            .bind(to_micros(now))
-            .bind(session_id.to_string())
-            .fetch_all(&p.write)
-            .await?;
-            Ok(returned_identities(ids))
-        })
-        .await
+    pub async fn revoke_session(
+        &self,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Written<u64>> {
+        let ids = sqlx::query_scalar(
+            "UPDATE sessions SET active = 0, updated_at = $1 WHERE id = $2 RETURNING identity_id",
+        )
+        .bind(to_micros(now))
+        .bind(session_id.to_string())
+        .fetch_all(&self.write)
+        .await?;
+        Ok(returned_identities(ids))
     }
 
-    /// Revoke the session a token digest names. Returns whether such a session exists.
+    /// Revoke the session a token digest names. Returns how many sessions it named (0 or 1).
     pub async fn revoke_session_by_token_hash(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let token_hash = token_hash.to_string();
-        let n = self
-            .write_unit(move |p| async move {
-                let ids = sqlx::query_scalar(
-                    "UPDATE sessions SET active = 0, updated_at = $1 WHERE token_hash = $2 RETURNING identity_id",
-                )
-                .bind(to_micros(now))
-                .bind(token_hash)
-                .fetch_all(&p.write)
-                .await?;
-                Ok(returned_identities(ids))
-            })
-            .await?;
-        Ok(n > 0)
+    ) -> Result<Written<u64>> {
+        let ids = sqlx::query_scalar(
+            "UPDATE sessions SET active = 0, updated_at = $1 WHERE token_hash = $2 RETURNING identity_id",
+        )
+        .bind(to_micros(now))
+        .bind(token_hash)
+        .fetch_all(&self.write)
+        .await?;
+        Ok(returned_identities(ids))
     }
 
     /// Revoke every session of an identity except `except`, which must still be active at `now`;
@@ -518,22 +474,17 @@ impl Persister {
         identity_id: Uuid,
         except: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Option<u64>> {
-        self.write_unit(move |p| async move {
-            let revoked = p
-                .revoke_other_sessions_now(identity_id, except, now)
-                .await?;
-            let changed = match revoked {
-                Some(n) if n > 0 => vec![identity_id],
-                _ => vec![],
-            };
-            Ok((revoked, changed))
-        })
-        .await
+    ) -> Result<Written<Option<u64>>> {
+        let revoked = self.revoke_others(identity_id, except, now).await?;
+        Ok(Written::of(
+            revoked,
+            identity_id,
+            revoked.is_some_and(|n| n > 0),
+        ))
     }
 
-    /// The write of [`Persister::revoke_other_sessions`], without the invalidation.
-    async fn revoke_other_sessions_now(
+    /// The transaction of [`Persister::revoke_other_sessions`].
+    async fn revoke_others(
         &self,
         identity_id: Uuid,
         except: Uuid,
@@ -607,39 +558,31 @@ impl Persister {
     }
 
     /// Delete every session of an identity; returns how many were deleted.
-    pub async fn delete_identity_sessions(&self, identity_id: Uuid) -> Result<u64> {
-        self.write_unit(move |p| async move {
-            let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
-                .bind(identity_id.to_string())
-                .execute(&p.write)
-                .await?
-                .rows_affected();
-            Ok((n, if n > 0 { vec![identity_id] } else { vec![] }))
-        })
-        .await
+    pub async fn delete_identity_sessions(&self, identity_id: Uuid) -> Result<Written<u64>> {
+        let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
+            .bind(identity_id.to_string())
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(Written::of(n, identity_id, n > 0))
     }
 
-    /// Set a new expiry (extension). Returns whether the session exists.
+    /// Set a new expiry (extension). Returns how many sessions had that id (0 or 1).
     pub async fn set_session_expiry(
         &self,
         session_id: Uuid,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let n = self
-            .write_unit(move |p| async move {
-                let ids = sqlx::query_scalar(
-                    "UPDATE sessions SET expires_at = $1, updated_at = $2 WHERE id = $3 RETURNING identity_id",
-                )
-                .bind(to_micros(expires_at))
-                .bind(to_micros(now))
-                .bind(session_id.to_string())
-                .fetch_all(&p.write)
-                .await?;
-                Ok(returned_identities(ids))
-            })
-            .await?;
-        Ok(n > 0)
+    ) -> Result<Written<u64>> {
+        let ids = sqlx::query_scalar(
+            "UPDATE sessions SET expires_at = $1, updated_at = $2 WHERE id = $3 RETURNING identity_id",
+        )
+        .bind(to_micros(expires_at))
+        .bind(to_micros(now))
+        .bind(session_id.to_string())
+        .fetch_all(&self.write)
+        .await?;
+        Ok(returned_identities(ids))
     }
 }
 

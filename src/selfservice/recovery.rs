@@ -177,8 +177,8 @@ pub async fn check(
         return Ok(None);
     };
     // Recovering through an address proves control of it.
-    r.persister
-        .mark_address_verified(identity.id, &code.address, now)
+    r.sessions()
+        .modify_identity(identity.id, |i| i.mark_address_verified(&code.address, now))
         .await?;
     let m = AuthenticationMethod {
         method: method.into(),

@@ -157,8 +157,8 @@ pub async fn check(
         return Ok(false);
     };
     if let Some(identity_id) = code.identity_id {
-        r.persister
-            .mark_address_verified(identity_id, &code.address, now)
+        r.sessions()
+            .modify_identity(identity_id, |i| i.mark_address_verified(&code.address, now))
             .await?;
     }
     f.state = FlowState::PassedChallenge;

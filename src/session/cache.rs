@@ -8,9 +8,9 @@
 //! identity's last invalidation (and than the last flush). So a read that could have seen the
 //! data from before a committed write is never served after that write's invalidation, however
 //! the two interleave. Every write that changes what a session check answers invalidates the
-//! session's identity (`persistence::session`, `persistence::identity`), write and invalidation
-//! running as one unit its caller's going away cannot cut in two (`Persister::write_unit`); other
-//! nodes hear of it through PostgreSQL (`persistence::cache_sync`).
+//! session's identity: the persister reports the identities a write changed, and the session store
+//! (`store.rs`) runs write and invalidation as one unit its caller's going away cannot cut in two;
+//! other nodes hear of it through PostgreSQL (`cache_sync.rs`).
 //!
 //! On PostgreSQL the cache also holds a *lease*: it serves only while it has recently heard its
 //! own heartbeat back through the notification channel (which proves it has applied every

@@ -1,5 +1,6 @@
 //! Issuing, resolving and extending sessions: the domain side of login, whoami and logout.
 
+use super::store::SessionStore;
 use super::token::{self, LOGOUT_PREFIX, SESSION_PREFIX};
 use super::{aal_of, AuthenticationMethod, Device, Session};
 use crate::config::Config;
@@ -55,7 +56,7 @@ pub async fn issue(
     };
     persister
         .create_session(
-            &session,
+            &session.to_record(),
             &token::digest(&token),
             &token::digest(&logout_token),
         )
@@ -72,7 +73,7 @@ pub async fn issue(
 /// added to `authentication_methods`, the device to `devices`, and `authenticated_at`, `issued_at`,
 /// `expires_at` and the AAL move on. None when the session was revoked meanwhile.
 pub async fn reauthenticate(
-    persister: &Persister,
+    store: &SessionStore,
     config: &Config,
     (mut session, token): (Session, String),
     identity: &Identity,
@@ -93,7 +94,11 @@ pub async fn reauthenticate(
         location: device.location,
     });
     session.identity = Some(identity.clone());
-    if !persister.reauthenticate_session(&session).await? {
+    let record = session.to_record();
+    let written = store
+        .unit(move |p| async move { p.reauthenticate_session(&record).await })
+        .await?;
+    if !written {
         return Ok(None);
     }
     Ok(Some(Issued {
@@ -120,7 +125,7 @@ pub fn can_extend(config: &Config, session: &Session, now: DateTime<Utc>) -> boo
 
 /// Extend a session to `now + lifespan` when allowed; returns whether it moved.
 pub async fn extend(
-    persister: &Persister,
+    store: &SessionStore,
     config: &Config,
     session: &mut Session,
     now: DateTime<Utc>,
@@ -129,8 +134,9 @@ pub async fn extend(
         return Ok(false);
     }
     let expires_at = now + config.session.lifespan.0;
-    persister
-        .set_session_expiry(session.id, expires_at, now)
+    let id = session.id;
+    store
+        .unit(move |p| async move { p.set_session_expiry(id, expires_at, now).await })
         .await?;
     session.expires_at = expires_at;
     session.updated_at = now;

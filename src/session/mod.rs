@@ -1,8 +1,12 @@
 //! Sessions: the model, token issuing and hashing, the assurance level, devices, and the JSON shape.
 
 pub mod cache;
+pub mod cache_sync;
+pub mod identity_writes;
 pub mod manager;
+pub mod record;
 pub mod service;
+pub mod store;
 pub mod token;
 pub mod wire;
 

@@ -2,11 +2,15 @@
 //! (whoami), extending, revoking one, the others or all, and both logouts. Every handler and flow
 //! goes through it, so a token is digested, and an over-long one refused, in one place.
 //!
-//! Owns: the rules of the lifecycle. Must not: know HTTP, or write SQL (the persister does, and
-//! keeps the session cache in step with every write).
+//! Every other write that changes what a session check answers (an identity updated or deleted)
+//! goes through it too (`identity_writes.rs`), so the session cache stays exact.
+//!
+//! Owns: the rules of the lifecycle. Must not: know HTTP, or write SQL (the persister does; the
+//! session store runs each write with the cache invalidation it calls for).
 
 use super::cache::Cached;
 use super::manager::{self, DeviceInfo, Issued};
+use super::store::SessionStore;
 use super::token::{self, LOGOUT_PREFIX};
 use super::{AuthenticationMethod, Session};
 use crate::clock::Clock;
@@ -15,15 +19,16 @@ use crate::error::Result;
 use crate::identity::Identity;
 use crate::persistence::session::{ActiveFilter, SessionCursor};
 use crate::persistence::Persister;
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
 /// The longest token looked up: longer ones name no session (and cost no digest).
 pub const MAX_TOKEN_LEN: usize = 512;
 
-/// The session lifecycle, over the persister, the configuration and the clock.
+/// The session lifecycle, over the session store, the configuration and the clock.
 pub struct Sessions<'a> {
-    pub persister: &'a Persister,
+    pub store: &'a SessionStore,
     pub config: &'a Config,
     pub clock: &'a Clock,
 }
@@ -34,6 +39,10 @@ fn presented(token: &str) -> Option<String> {
 }
 
 impl Sessions<'_> {
+    fn persister(&self) -> &Persister {
+        self.store.persister()
+    }
+
     /// A new session for an identity that just authenticated with `methods`.
     pub async fn issue(
         &self,
@@ -42,7 +51,15 @@ impl Sessions<'_> {
         device: DeviceInfo,
     ) -> Result<Issued> {
         let now = self.clock.now();
-        manager::issue(self.persister, self.config, identity, methods, device, now).await
+        manager::issue(
+            self.persister(),
+            self.config,
+            identity,
+            methods,
+            device,
+            now,
+        )
+        .await
     }
 
     /// The caller's session re-authenticated in place (login with `refresh=true`); None when it
@@ -56,7 +73,7 @@ impl Sessions<'_> {
     ) -> Result<Option<Issued>> {
         let now = self.clock.now();
         manager::reauthenticate(
-            self.persister,
+            self.store,
             self.config,
             current,
             identity,
@@ -72,13 +89,17 @@ impl Sessions<'_> {
         let Some(digest) = presented(token) else {
             return Ok(None);
         };
-        let found = self.persister.get_session_by_token_hash(&digest).await?;
+        let found = self.store.lookup(&digest).await?;
         Ok(found.filter(|c| c.session.is_active(self.clock.now())))
     }
 
     /// A session by id (admin), active or not.
     pub async fn get(&self, id: Uuid) -> Result<Option<Session>> {
-        self.persister.get_session(id).await
+        Ok(self
+            .persister()
+            .get_session(id)
+            .await?
+            .map(Session::from_record))
     }
 
     /// Whether a session may be extended now (`session.earliest_possible_extend`).
@@ -88,50 +109,58 @@ impl Sessions<'_> {
 
     /// Extend a session to now + `session.lifespan` when allowed; whether it moved.
     pub async fn extend(&self, session: &mut Session) -> Result<bool> {
-        manager::extend(self.persister, self.config, session, self.clock.now()).await
+        manager::extend(self.store, self.config, session, self.clock.now()).await
     }
 
     /// Revoke a session by id (admin); how many sessions had that id.
     pub async fn revoke(&self, id: Uuid) -> Result<u64> {
-        self.persister.revoke_session(id, self.clock.now()).await
+        let now = self.clock.now();
+        self.store
+            .unit(move |p| async move { p.revoke_session(id, now).await })
+            .await
     }
 
     /// Revoke one session of an identity (`disableMySession`); another identity's is left alone.
     pub async fn revoke_of(&self, identity_id: Uuid, id: Uuid) -> Result<u64> {
-        self.persister
-            .revoke_session_of(identity_id, id, self.clock.now())
+        let now = self.clock.now();
+        self.store
+            .unit(move |p| async move { p.revoke_session_of(identity_id, id, now).await })
             .await
     }
 
     /// Revoke every session of an identity but `except` (`disableMyOtherSessions`); None when
     /// `except` itself was revoked meanwhile.
     pub async fn revoke_others(&self, identity_id: Uuid, except: Uuid) -> Result<Option<u64>> {
-        self.persister
-            .revoke_other_sessions(identity_id, except, self.clock.now())
+        let now = self.clock.now();
+        self.store
+            .unit(move |p| async move { p.revoke_other_sessions(identity_id, except, now).await })
             .await
     }
 
     /// Delete every session of an identity (admin); how many there were.
     pub async fn delete_all(&self, identity_id: Uuid) -> Result<u64> {
-        self.persister.delete_identity_sessions(identity_id).await
+        self.store
+            .unit(move |p| async move { p.delete_identity_sessions(identity_id).await })
+            .await
     }
 
     /// Native logout: revoke the session a session token names; whether one did.
     pub async fn logout_by_token(&self, token: &str) -> Result<bool> {
-        match presented(token) {
-            Some(digest) => {
-                self.persister
-                    .revoke_session_by_token_hash(&digest, self.clock.now())
-                    .await
-            }
-            None => Ok(false),
-        }
+        let Some(digest) = presented(token) else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        let n = self
+            .store
+            .unit(move |p| async move { p.revoke_session_by_token_hash(&digest, now).await })
+            .await?;
+        Ok(n > 0)
     }
 
     /// A new logout token for a session (`createBrowserLogoutFlow`); only its digest is kept.
     pub async fn new_logout_token(&self, session_id: Uuid) -> Result<String> {
         let logout_token = token::generate(LOGOUT_PREFIX);
-        self.persister
+        self.persister()
             .add_logout_token(session_id, &token::digest(&logout_token), self.clock.now())
             .await?;
         Ok(logout_token)
@@ -144,7 +173,7 @@ impl Sessions<'_> {
             return Ok(false);
         };
         if !self
-            .persister
+            .persister()
             .is_logout_token_of(session_id, &digest)
             .await?
         {
@@ -165,15 +194,14 @@ impl Sessions<'_> {
         devices: bool,
     ) -> Result<(Vec<Session>, bool)> {
         let now = self.clock.now();
-        let mut sessions = self
-            .persister
+        let mut records = self
+            .persister()
             .list_sessions(active, now, after, size + 1)
             .await?;
-        let has_more = sessions.len() as i64 > size;
-        sessions.truncate(usize::try_from(size).unwrap_or(0));
-        self.persister
-            .attach(&mut sessions, identity, devices)
-            .await?;
+        let has_more = records.len() as i64 > size;
+        records.truncate(usize::try_from(size).unwrap_or(0));
+        let mut sessions: Vec<Session> = records.into_iter().map(Session::from_record).collect();
+        self.attach(&mut sessions, identity, devices).await?;
         Ok((sessions, has_more))
     }
 
@@ -188,11 +216,40 @@ impl Sessions<'_> {
         size: i64,
     ) -> Result<(Vec<Session>, i64)> {
         let now = self.clock.now();
-        let (mut sessions, total) = self
-            .persister
+        let (records, total) = self
+            .persister()
             .list_identity_sessions(identity_id, active, except, now, offset, size)
             .await?;
-        self.persister.attach(&mut sessions, true, true).await?;
+        let mut sessions: Vec<Session> = records.into_iter().map(Session::from_record).collect();
+        self.attach(&mut sessions, true, true).await?;
         Ok((sessions, total))
+    }
+
+    /// Load identities (one query) and keep or drop devices for a batch of sessions.
+    async fn attach(&self, sessions: &mut [Session], identity: bool, devices: bool) -> Result<()> {
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        if identity {
+            let mut ids: Vec<Uuid> = sessions.iter().map(|s| s.identity_id).collect();
+            ids.sort();
+            ids.dedup();
+            let q = crate::persistence::identity::IdentityQuery {
+                ids,
+                limit: i64::MAX,
+                ..Default::default()
+            };
+            let identities = self.persister().list_identities(&q).await?;
+            let by_id: HashMap<Uuid, _> = identities.into_iter().map(|i| (i.id, i)).collect();
+            for s in sessions.iter_mut() {
+                s.identity = by_id.get(&s.identity_id).cloned();
+            }
+        }
+        if !devices {
+            for s in sessions.iter_mut() {
+                s.devices.clear();
+            }
+        }
+        Ok(())
     }
 }

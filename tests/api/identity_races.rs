@@ -41,12 +41,22 @@ both_backends!(
         );
         // ...cannot be written back over it.
         stale.traits = json!({"email": "race@example.com"});
-        assert!(matches!(p.update_identity(&stale).await, Err(Error::Stale)));
+        let sessions = app.registry.sessions();
+        assert!(matches!(
+            sessions.update_identity(&stale).await,
+            Err(Error::Stale)
+        ));
         // Address verification changes only the address.
-        assert!(p
-            .mark_address_verified(id, "race@example.com", app.registry.clock.now())
+        let now = app.registry.clock.now();
+        let mut verified = false;
+        sessions
+            .modify_identity(id, |i| {
+                verified = i.mark_address_verified("race@example.com", now);
+                verified
+            })
             .await
-            .unwrap());
+            .unwrap();
+        assert!(verified);
         let now: Value = app
             .client
             .get(app.admin(&format!("/admin/identities/{id_str}")))
@@ -91,15 +101,17 @@ both_backends!(
         });
         let statuses = async { futures::future::join_all(patches).await };
         let verifications = async {
+            let sessions = app.registry.sessions();
             for _ in 0..6 {
-                app.registry
-                    .persister
-                    .set_address_status(id, "many@example.com", "sent", app.registry.clock.now())
+                let now = app.registry.clock.now();
+                sessions
+                    .modify_identity(id, |i| {
+                        i.set_address_status("many@example.com", "sent", now)
+                    })
                     .await
                     .unwrap();
-                app.registry
-                    .persister
-                    .mark_address_verified(id, "many@example.com", app.registry.clock.now())
+                sessions
+                    .modify_identity(id, |i| i.mark_address_verified("many@example.com", now))
                     .await
                     .unwrap();
             }

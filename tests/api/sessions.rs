@@ -744,7 +744,8 @@ both_backends!(
             .await;
         let identity_id: uuid::Uuid = identity["id"].as_str().unwrap().parse().unwrap();
         let p = app.registry.persister.clone();
-        let now = || app.registry.clock.now();
+        let sessions = app.registry.sessions();
+        let store = app.registry.session_store.clone();
         // A session checked twice (so cached on this node), then a write started and dropped
         // after its first poll: what a handler's future goes through when its client
         // disconnects mid-request. Once the write units have ended, whoami must see the write.
@@ -760,12 +761,9 @@ both_backends!(
 
         // Native logout.
         let token = app.native_login("gone@example.com", PASSWORD).await;
-        let digest = ostiary::session::token::digest(&token);
         let id = cached(token.clone()).await;
-        let _ = p
-            .revoke_session_by_token_hash(&digest, now())
-            .now_or_never();
-        p.writes_settled().await;
+        let _ = sessions.logout_by_token(&token).now_or_never();
+        store.settled().await;
         // The write was not lost with its caller, and neither was the invalidation after it.
         assert!(!p.get_session(id).await.unwrap().unwrap().active);
         assert_eq!(app.whoami(&token).await.0, 401, "logout");
@@ -773,8 +771,8 @@ both_backends!(
         // Admin revoke by id.
         let token = app.native_login("gone@example.com", PASSWORD).await;
         let id = cached(token.clone()).await;
-        let _ = p.revoke_session(id, now()).now_or_never();
-        p.writes_settled().await;
+        let _ = sessions.revoke(id).now_or_never();
+        store.settled().await;
         assert_eq!(app.whoami(&token).await.0, 401, "admin revoke");
 
         // Revoke all other sessions.
@@ -782,18 +780,16 @@ both_backends!(
         let other = app.native_login("gone@example.com", PASSWORD).await;
         let keep_id = cached(keep.clone()).await;
         cached(other.clone()).await;
-        let _ = p
-            .revoke_other_sessions(identity_id, keep_id, now())
-            .now_or_never();
-        p.writes_settled().await;
+        let _ = sessions.revoke_others(identity_id, keep_id).now_or_never();
+        store.settled().await;
         assert_eq!(app.whoami(&other).await.0, 401, "revoke others");
         assert_eq!(app.whoami(&keep).await.0, 200, "the kept session");
 
         // The identity deactivated.
         let mut i = p.get_identity(identity_id, true).await.unwrap().unwrap();
         i.state = ostiary::identity::State::Inactive;
-        let _ = p.update_identity(&i).now_or_never();
-        p.writes_settled().await;
+        let _ = sessions.update_identity(&i).now_or_never();
+        store.settled().await;
         assert_eq!(app.whoami(&keep).await.0, 401, "identity deactivated");
     }
 );

@@ -135,8 +135,8 @@ pub async fn send(
     };
     crate::courier::queue_email(r, address, template, &data).await?;
     if purpose == Purpose::Verification {
-        r.persister
-            .set_address_status(identity_id, address, "sent", now)
+        r.sessions()
+            .modify_identity(identity_id, |i| i.set_address_status(address, "sent", now))
             .await?;
     }
     Ok(())

@@ -258,7 +258,7 @@ pub async fn verify(r: &Registry, identifier: &str, password: &str) -> Result<Op
             // Only the password credential changes, and only if it is still the one verified.
             let now = r.clock.now();
             let written = r
-                .persister
+                .sessions()
                 .modify_identity(identity.id, |i| match i.credentials.get_mut(ID) {
                     Some(c)
                         if c.config.get("hashed_password").and_then(Value::as_str)
@@ -394,6 +394,6 @@ async fn update_settings(
         .insert(ID.into(), credential(hash, created_at, r));
     identity.updated_at = now;
     identity_manager::prepare(&r.schemas, &mut identity, now)?;
-    r.persister.update_identity(&identity).await?;
+    r.sessions().update_identity(&identity).await?;
     Ok(Changed::Saved(Box::new(identity)))
 }

@@ -131,7 +131,7 @@ async fn update(
     if protected_changed(identity, &updated) && !is_privileged(r, session) {
         return Err(refresh_required(r, f));
     }
-    match r.persister.update_identity(&updated).await {
+    match r.sessions().update_identity(&updated).await {
         Ok(_) => {}
         Err(Error::Conflict(_)) => {
             f.ui.messages.push(text::duplicate_identifier());

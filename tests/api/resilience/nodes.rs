@@ -394,7 +394,7 @@ async fn a_hung_node_never_serves_a_revoked_session() {
         println!(
             "[nodes postgres] hung node, round {round}: the revocation was answered after {:.2} s (lease {} s)",
             took.as_secs_f64(),
-            ostiary::persistence::cache_sync::LEASE.as_secs()
+            ostiary::session::cache_sync::LEASE.as_secs()
         );
     }
     for n in nodes.iter_mut() {

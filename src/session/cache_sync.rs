@@ -21,11 +21,14 @@
 //! has heard something sent after the write. Either way, a change answered on one node holds for
 //! the very next request on every node.
 
-use crate::session::cache::SessionCache;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::AnyPool;
+//!
+//! The SQL (NOTIFY, the list of listening connections, a listening connection) is
+//! `persistence/notify.rs`; this file is the protocol.
+
+use super::cache::SessionCache;
+use crate::persistence::notify::Notifications;
+use crate::persistence::Persister;
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -49,7 +52,7 @@ struct Waiter {
 
 pub struct CacheSync {
     node: String,
-    pool: AnyPool,
+    notifications: Notifications,
     cache: Arc<SessionCache>,
     listening: AtomicBool,
     next: AtomicU64,
@@ -66,13 +69,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl CacheSync {
     /// Start listening in the background; until the first heartbeat comes back, the cache serves
-    /// nothing.
-    pub fn start(url: &str, pool: AnyPool, cache: Arc<SessionCache>) -> Arc<CacheSync> {
+    /// nothing. None on SQLite (one process serves the file).
+    pub fn start(persister: &Persister, cache: Arc<SessionCache>) -> Option<Arc<CacheSync>> {
+        let notifications = match persister
+            .notifications(&format!("{APPLICATION_NAME}-starting"))?
+        {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "session cache: cannot listen; the cache stays off");
+                cache.require_lease();
+                return None;
+            }
+        };
         let (stop, stopped) = watch::channel(());
         cache.require_lease();
         let sync = Arc::new(CacheSync {
             node: uuid::Uuid::new_v4().simple().to_string(),
-            pool,
+            notifications,
             cache,
             listening: AtomicBool::new(false),
             next: AtomicU64::new(1),
@@ -80,18 +93,9 @@ impl CacheSync {
             beats: Mutex::new(HashMap::new()),
             _stop: stop,
         });
-        let options = PgConnectOptions::from_str(url)
-            .map(|o| o.application_name(&format!("{APPLICATION_NAME}-starting")));
-        match options {
-            Ok(options) => {
-                tokio::spawn(listen(Arc::downgrade(&sync), options, stopped.clone()));
-                tokio::spawn(heartbeat(Arc::downgrade(&sync), stopped));
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "session cache: cannot listen; the cache stays off")
-            }
-        }
-        sync
+        tokio::spawn(listen(Arc::downgrade(&sync), stopped.clone()));
+        tokio::spawn(heartbeat(Arc::downgrade(&sync), stopped));
+        Some(sync)
     }
 
     fn set_listening(&self, on: bool) {
@@ -108,9 +112,9 @@ impl CacheSync {
             BARRIER => {
                 // Everything committed before the barrier has been applied above: acknowledge.
                 let ack = format!("{payload}:{}", self.node);
-                let pool = self.pool.clone();
+                let notifications = self.notifications.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = notify(&pool, ACK, &ack).await {
+                    if let Err(e) = notifications.notify(ACK, &ack).await {
                         tracing::warn!(error = %e, "session cache: could not acknowledge a barrier");
                     }
                 });
@@ -167,24 +171,14 @@ impl CacheSync {
         if !self.listening.load(Ordering::SeqCst) {
             return false;
         }
-        let names: Vec<String> = match sqlx::query_scalar(
-            // The function behind pg_stat_activity, without the view's joins (0.1-0.4 ms
-            // against 0.5 ms a call).
-            "SELECT a.application_name FROM pg_stat_get_activity(NULL) a \
-             WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND a.application_name LIKE $1",
-        )
-        .bind(format!("{APPLICATION_NAME}:%"))
-        .fetch_all(&self.pool)
-        .await
-        {
+        let prefix = format!("{APPLICATION_NAME}:");
+        let names = match self.notifications.connections_named(&prefix).await {
             Ok(names) => names,
             Err(e) => {
                 tracing::warn!(error = %e, "session cache: could not list the listening nodes");
                 return false;
             }
         };
-        let prefix = format!("{APPLICATION_NAME}:");
         let mut expected: HashSet<String> = names
             .iter()
             .filter_map(|n| n.strip_prefix(&prefix))
@@ -202,7 +196,8 @@ impl CacheSync {
                 done: done.clone(),
             },
         );
-        let ok = match notify(&self.pool, BARRIER, &format!("{}:{n}", self.node)).await {
+        let barrier = format!("{}:{n}", self.node);
+        let ok = match self.notifications.notify(BARRIER, &barrier).await {
             Ok(()) => tokio::time::timeout(BARRIER_TIMEOUT, done.notified())
                 .await
                 .is_ok(),
@@ -221,15 +216,6 @@ impl CacheSync {
         }
         ok
     }
-}
-
-async fn notify(pool: &AnyPool, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(channel)
-        .bind(payload)
-        .execute(pool)
-        .await
-        .map(|_| ())
 }
 
 /// Send this node a heartbeat every [`HEARTBEAT`]; hearing it back renews the cache's lease.
@@ -252,7 +238,11 @@ async fn heartbeat(sync: Weak<CacheSync>, mut stopped: watch::Receiver<()>) {
             beats.retain(|_, at| at.elapsed() < LEASE * 4);
             beats.insert(n, sent);
         }
-        if let Err(e) = notify(&s.pool, BEAT, &format!("{}:{n}", s.node)).await {
+        if let Err(e) = s
+            .notifications
+            .notify(BEAT, &format!("{}:{n}", s.node))
+            .await
+        {
             tracing::warn!(error = %e, "session cache: could not send a heartbeat");
         }
     }
@@ -262,18 +252,9 @@ async fn heartbeat(sync: Weak<CacheSync>, mut stopped: watch::Receiver<()>) {
 /// cache, given a lease) only between a successful LISTEN and the first sign of trouble; a lost
 /// connection is never silently re-established underneath, since what was said meanwhile is lost.
 /// Holds the node only weakly, so dropping it ends the task.
-async fn listen(
-    sync: Weak<CacheSync>,
-    options: PgConnectOptions,
-    mut stopped: watch::Receiver<()>,
-) {
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .min_connections(0)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(options);
+async fn listen(sync: Weak<CacheSync>, mut stopped: watch::Receiver<()>) {
     loop {
-        if let Err(e) = listen_once(&sync, &pool, &mut stopped).await {
+        if let Err(e) = listen_once(&sync, &mut stopped).await {
             tracing::warn!(error = %e, "session cache: not listening; retrying");
         }
         match sync.upgrade() {
@@ -290,39 +271,41 @@ async fn listen(
 /// One listening connection, until it fails or the node stops.
 async fn listen_once(
     sync: &Weak<CacheSync>,
-    pool: &sqlx::PgPool,
     stopped: &mut watch::Receiver<()>,
-) -> Result<(), sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.eager_reconnect(false);
-    listener
-        .listen_all([INVALIDATE, BARRIER, ACK, BEAT])
-        .await?;
-    let Some(node) = sync.upgrade().map(|s| s.node.clone()) else {
+) -> crate::error::Result<()> {
+    let Some((notifications, node)) = sync
+        .upgrade()
+        .map(|s| (s.notifications.clone(), s.node.clone()))
+    else {
         return Ok(());
     };
+    let mut listening = notifications
+        .listen(&[INVALIDATE, BARRIER, ACK, BEAT])
+        .await?;
     // Named only now: a connection in the barrier's list is one that hears the barrier.
-    sqlx::query(&format!(
-        "SET application_name = '{APPLICATION_NAME}:{node}'"
-    ))
-    .execute(&mut listener)
-    .await?;
+    listening
+        .rename(&format!("{APPLICATION_NAME}:{node}"))
+        .await?;
     match sync.upgrade() {
         Some(s) => s.set_listening(true),
         None => return Ok(()),
     }
     loop {
         let next = tokio::select! {
-            next = listener.try_recv() => next?,
+            next = listening.next() => next?,
             _ = stopped.changed() => return Ok(()),
         };
         let Some(s) = sync.upgrade() else {
             return Ok(());
         };
         match next {
-            Some(n) => s.handle(n.channel(), n.payload()).await,
+            Some((channel, payload)) => s.handle(&channel, &payload).await,
             // The connection was lost: what was notified meanwhile is gone.
-            None => return Err(sqlx::Error::PoolClosed),
+            None => {
+                return Err(crate::error::Error::internal(
+                    "the listening connection was lost",
+                ))
+            }
         }
     }
 }
