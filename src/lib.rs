@@ -15,7 +15,8 @@
 //! - [`hash`]: password hashers and verification of imported hashes, on their own threads.
 //! - [`persistence`]: all SQL, migrations and transactions, on SQLite and PostgreSQL; the janitor.
 //! - [`error`]: the one error type, carrying the Kratos error id and HTTP status.
-//! - [`json`], [`random`], [`time`], [`clock`]: JSON as Kratos writes it, random strings, time.
+//! - [`ids`], [`json`], [`random`], [`time`], [`clock`]: identity and session ids as distinct types,
+//!   JSON as Kratos writes it, random strings, time.
 
 pub mod cli;
 pub mod clock;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod hash;
 pub mod http;
 pub mod identity;
+pub mod ids;
 pub mod json;
 pub mod persistence;
 pub mod random;

@@ -83,8 +83,9 @@ fn is_timeout(status: axum::http::StatusCode, text: &str) -> bool {
 }
 
 /// Parse a UUID from a path segment the way Kratos reports a bad one (400).
-pub fn parse_uuid(s: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(s).map_err(Error::bad_uuid)
+/// A UUID from a path or query, as whatever id type the caller needs.
+pub fn parse_uuid<T: From<Uuid>>(s: &str) -> Result<T, Error> {
+    Uuid::parse_str(s).map(T::from).map_err(Error::bad_uuid)
 }
 
 /// Where a request came from, for session devices.

@@ -248,7 +248,7 @@ fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 /// The filters of `GET /admin/identities`, checked in Kratos's order with Kratos's texts.
 #[derive(Debug, Default, PartialEq)]
 struct ListFilters {
-    ids: Vec<Uuid>,
+    ids: Vec<crate::ids::IdentityId>,
     organization: Option<Uuid>,
     identifier: Option<String>,
     similar: Option<String>,
@@ -270,7 +270,7 @@ fn parse_list_filters(pairs: &[(String, String)]) -> Result<ListFilters> {
     if !ids.is_empty() {
         requested += 1;
         for v in ids {
-            f.ids.push(Uuid::parse_str(v).map_err(|_| {
+            f.ids.push(v.parse().map_err(|_| {
                 Error::bad_request(format!("Invalid UUID value `{v}` for parameter `ids`."))
             })?);
         }
@@ -844,7 +844,7 @@ mod tests {
         let f =
             parse_list_filters(&pairs("credentials_identifier=&credentials_identifier=x")).unwrap();
         assert_eq!(f, ListFilters::default());
-        let id = Uuid::new_v4();
+        let id = crate::ids::IdentityId::new();
         let f = parse_list_filters(&pairs(&format!(
             "ids={id}&ids={id}&include_credential=totp"
         )))

@@ -196,7 +196,7 @@ pub async fn create_recovery_link_for_identity(
 }
 
 /// The checks both admin endpoints make: recovery is enabled, and the body names an identity.
-fn admin_request(r: &Registry, body: &Value) -> Result<uuid::Uuid> {
+fn admin_request(r: &Registry, body: &Value) -> Result<crate::ids::IdentityId> {
     if !recovery::is_enabled(r) {
         return Err(Error::not_found_reason("This endpoint was disabled by system administrator. Please check your url or contact the system administrator to enable it."));
     }

@@ -245,7 +245,7 @@ fn decode_cursor(t: &str) -> Result<SessionCursor> {
     for part in text.split('/') {
         match part.split_once('=') {
             Some(("created_at", v)) => created_at = v.parse::<i64>().ok(),
-            Some(("id", v)) => id = uuid::Uuid::parse_str(v).ok(),
+            Some(("id", v)) => id = v.parse().ok(),
             _ => return Err(bad()),
         }
     }

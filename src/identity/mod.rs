@@ -5,6 +5,7 @@ pub mod addresses;
 pub mod manager;
 pub mod wire;
 
+use crate::ids::IdentityId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -86,7 +87,7 @@ pub struct RecoveryAddress {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
-    pub id: Uuid,
+    pub id: IdentityId,
     pub schema_id: String,
     pub state: State,
     pub state_changed_at: Option<DateTime<Utc>>,
@@ -108,7 +109,7 @@ pub struct Identity {
 impl Identity {
     pub fn new(schema_id: &str, traits: Value, now: DateTime<Utc>) -> Identity {
         Identity {
-            id: Uuid::new_v4(),
+            id: IdentityId::new(),
             schema_id: schema_id.to_string(),
             state: State::Active,
             state_changed_at: Some(now),

@@ -3,6 +3,7 @@
 use super::rows::uuid;
 use super::Persister;
 use crate::error::Result;
+use crate::ids::IdentityId;
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 pub struct StoredCode {
     pub id: Uuid,
     pub flow_id: Uuid,
-    pub identity_id: Option<Uuid>,
+    pub identity_id: Option<IdentityId>,
     pub address: String,
     pub expired: bool,
     pub used: bool,
@@ -33,7 +34,7 @@ pub struct NewCode<'a> {
     pub flow_id: Uuid,
     pub kind: &'a str,
     pub code_hash: &'a str,
-    pub identity_id: Option<Uuid>,
+    pub identity_id: Option<IdentityId>,
     pub address: &'a str,
     pub expires_at: DateTime<Utc>,
 }
@@ -86,7 +87,12 @@ impl Persister {
             Ok(StoredCode {
                 id: uuid(&c.id)?,
                 flow_id: uuid(&c.flow_id)?,
-                identity_id: c.identity_id.as_deref().map(uuid).transpose()?,
+                identity_id: c
+                    .identity_id
+                    .as_deref()
+                    .map(uuid)
+                    .transpose()?
+                    .map(IdentityId),
                 address: c.address,
                 expired: c.expires_at <= to_micros(now),
                 used: c.used_at.is_some(),
@@ -126,7 +132,7 @@ impl Persister {
         table: AddressTable,
         via: &str,
         value: &str,
-    ) -> Result<Option<Uuid>> {
+    ) -> Result<Option<IdentityId>> {
         let sql = match table {
             AddressTable::Verifiable => "SELECT identity_id FROM identity_verifiable_addresses WHERE via = $1 AND value = $2",
             AddressTable::Recovery => "SELECT identity_id FROM identity_recovery_addresses WHERE via = $1 AND value = $2",
@@ -136,7 +142,7 @@ impl Persister {
             .bind(value)
             .fetch_optional(&self.read)
             .await?;
-        row.map(|(id,)| uuid(&id)).transpose()
+        row.map(|(id,)| uuid(&id).map(IdentityId)).transpose()
     }
 }
 

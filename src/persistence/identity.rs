@@ -5,6 +5,7 @@ use super::{on_unique, placeholders, Persister, Written};
 use crate::error::{Error, Result};
 use crate::identity::manager::CONFLICT_REASON;
 use crate::identity::Identity;
+use crate::ids::IdentityId;
 use crate::time::to_micros;
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use uuid::Uuid;
 /// What `list_identities` selects. At most one filter is set (the handler enforces it).
 #[derive(Debug, Default, Clone)]
 pub struct IdentityQuery {
-    pub ids: Vec<Uuid>,
+    pub ids: Vec<IdentityId>,
     /// Already normalised candidates (the identifier as given and lower-cased).
     pub credentials_identifier: Vec<String>,
     pub identifier_prefix: Option<String>,
@@ -115,7 +116,11 @@ impl Persister {
         Ok(true)
     }
 
-    pub async fn get_identity(&self, id: Uuid, with_credentials: bool) -> Result<Option<Identity>> {
+    pub async fn get_identity(
+        &self,
+        id: IdentityId,
+        with_credentials: bool,
+    ) -> Result<Option<Identity>> {
         let row: Option<IdentityRow> = sqlx::query_as(&format!(
             "SELECT {IDENTITY_COLUMNS} FROM identities WHERE id = $1"
         ))
@@ -241,7 +246,7 @@ impl Persister {
     }
 
     /// Delete an identity; its credentials, addresses and sessions go with it. False if unknown.
-    pub async fn delete_identity(&self, id: Uuid) -> Result<Written<bool>> {
+    pub async fn delete_identity(&self, id: IdentityId) -> Result<Written<bool>> {
         let n = sqlx::query("DELETE FROM identities WHERE id = $1")
             .bind(id.to_string())
             .execute(&self.write)

@@ -24,11 +24,11 @@ pub mod session_reauth;
 
 pub use crate::config::DsnKind;
 use crate::error::{Error, Result};
+use crate::ids::IdentityId;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use std::sync::Arc;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// The database handle: a read pool and a write pool (the same pool on PostgreSQL).
 #[derive(Clone)]
@@ -48,21 +48,21 @@ pub struct Persister {
 #[must_use = "the changed identities must reach the session store"]
 pub struct Written<T> {
     value: T,
-    changed: Vec<Uuid>,
+    changed: Vec<IdentityId>,
 }
 
 impl<T> Written<T> {
-    pub(crate) fn new(value: T, changed: Vec<Uuid>) -> Written<T> {
+    pub(crate) fn new(value: T, changed: Vec<IdentityId>) -> Written<T> {
         Written { value, changed }
     }
 
     /// `value`, having changed `identity` when `changed` is true.
-    pub(crate) fn of(value: T, identity: Uuid, changed: bool) -> Written<T> {
+    pub(crate) fn of(value: T, identity: IdentityId, changed: bool) -> Written<T> {
         Written::new(value, if changed { vec![identity] } else { vec![] })
     }
 
     /// The result and the changed identities (for the session store alone).
-    pub(crate) fn into_parts(self) -> (T, Vec<Uuid>) {
+    pub(crate) fn into_parts(self) -> (T, Vec<IdentityId>) {
         (self.value, self.changed)
     }
 }

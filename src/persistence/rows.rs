@@ -62,7 +62,7 @@ impl IdentityRow {
         let addresses: Addresses = serde_json::from_str(&self.addresses)
             .map_err(|e| Error::internal(format!("corrupt addresses in database: {e}")))?;
         Ok(Identity {
-            id: uuid(&self.id)?,
+            id: uuid(&self.id)?.into(),
             schema_id: self.schema_id,
             state: State::parse(&self.state).unwrap_or(State::Inactive),
             state_changed_at: self.state_changed_at.map(from_micros),

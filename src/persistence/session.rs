@@ -6,17 +6,17 @@ use super::rows::{uuid, IDENTITY_COLUMNS};
 use super::{placeholders, Persister, Written};
 use crate::error::Result;
 use crate::identity::Identity;
+use crate::ids::{IdentityId, SessionId};
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 /// A session row as stored: the assurance level as its text, the authentication methods and the
 /// devices as their JSON documents; `active` already false when the identity's revoke-all marker
 /// covers the session. With the identity when the query joined it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRecord {
-    pub id: Uuid,
-    pub identity_id: Uuid,
+    pub id: SessionId,
+    pub identity_id: IdentityId,
     pub active: bool,
     pub aal: String,
     pub authentication_methods: String,
@@ -100,8 +100,8 @@ impl SessionRow {
     fn into_record_under(self, marker: &Marker) -> Result<SessionRecord> {
         let revoked = marker.revokes(self.inserted_at, &self.id);
         Ok(SessionRecord {
-            id: uuid(&self.id)?,
-            identity_id: uuid(&self.identity_id)?,
+            id: uuid(&self.id)?.into(),
+            identity_id: uuid(&self.identity_id)?.into(),
             active: self.active != 0 && !revoked,
             aal: self.aal,
             authentication_methods: self.authentication_methods,
@@ -197,15 +197,15 @@ impl Marker {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionCursor {
     pub created_at: i64,
-    pub id: Uuid,
+    pub id: SessionId,
 }
 
 /// What an UPDATE/DELETE `… RETURNING identity_id` found: the row count and the identities whose
 /// sessions it changed.
 fn returned_identities(ids: Vec<String>) -> Written<u64> {
     let n = ids.len() as u64;
-    let ids: std::collections::BTreeSet<Uuid> =
-        ids.iter().filter_map(|i| Uuid::parse_str(i).ok()).collect();
+    let ids: std::collections::BTreeSet<IdentityId> =
+        ids.iter().filter_map(|i| i.parse().ok()).collect();
     Written::new(n, ids.into_iter().collect())
 }
 
@@ -266,7 +266,7 @@ impl Persister {
         self.get_session_where(&BY_LOGOUT_TOKEN, logout_hash).await
     }
 
-    pub async fn get_session(&self, id: Uuid) -> Result<Option<SessionRecord>> {
+    pub async fn get_session(&self, id: SessionId) -> Result<Option<SessionRecord>> {
         self.get_session_where(&BY_ID, &id.to_string()).await
     }
 
@@ -349,9 +349,9 @@ impl Persister {
     /// An identity's sessions, newest first, with an optional exclusion (the caller's current one).
     pub async fn list_identity_sessions(
         &self,
-        identity_id: Uuid,
+        identity_id: IdentityId,
         active: ActiveFilter,
-        except: Option<Uuid>,
+        except: Option<SessionId>,
         now: DateTime<Utc>,
         offset: i64,
         limit: i64,
@@ -394,7 +394,7 @@ impl Persister {
     }
 
     /// An identity's revoke-all marker (none for an unknown identity).
-    async fn marker(&self, identity_id: Uuid) -> Result<Marker> {
+    async fn marker(&self, identity_id: IdentityId) -> Result<Marker> {
         Ok(sqlx::query_as::<_, Marker>(
             "SELECT sessions_revoked_before, sessions_revoked_except FROM identities WHERE id = $1",
         )
@@ -407,8 +407,8 @@ impl Persister {
     /// Revoke one session of one identity (a no-op for another identity's session).
     pub async fn revoke_session_of(
         &self,
-        identity_id: Uuid,
-        session_id: Uuid,
+        identity_id: IdentityId,
+        session_id: SessionId,
         now: DateTime<Utc>,
     ) -> Result<Written<u64>> {
         let n = sqlx::query(
@@ -426,7 +426,7 @@ impl Persister {
     /// Revoke a session by id (admin). Returns the number of rows found.
     pub async fn revoke_session(
         &self,
-        session_id: Uuid,
+        session_id: SessionId,
         now: DateTime<Utc>,
     ) -> Result<Written<u64>> {
         let ids = sqlx::query_scalar(
@@ -471,8 +471,8 @@ impl Persister {
     /// that the first revoked its caller and does nothing, instead of both revoking each other.
     pub async fn revoke_other_sessions(
         &self,
-        identity_id: Uuid,
-        except: Uuid,
+        identity_id: IdentityId,
+        except: SessionId,
         now: DateTime<Utc>,
     ) -> Result<Written<Option<u64>>> {
         let revoked = self.revoke_others(identity_id, except, now).await?;
@@ -486,8 +486,8 @@ impl Persister {
     /// The transaction of [`Persister::revoke_other_sessions`].
     async fn revoke_others(
         &self,
-        identity_id: Uuid,
-        except: Uuid,
+        identity_id: IdentityId,
+        except: SessionId,
         now: DateTime<Utc>,
     ) -> Result<Option<u64>> {
         let id = identity_id.to_string();
@@ -558,7 +558,7 @@ impl Persister {
     }
 
     /// Delete every session of an identity; returns how many were deleted.
-    pub async fn delete_identity_sessions(&self, identity_id: Uuid) -> Result<Written<u64>> {
+    pub async fn delete_identity_sessions(&self, identity_id: IdentityId) -> Result<Written<u64>> {
         let n = sqlx::query("DELETE FROM sessions WHERE identity_id = $1")
             .bind(identity_id.to_string())
             .execute(&self.write)
@@ -570,7 +570,7 @@ impl Persister {
     /// Set a new expiry (extension). Returns how many sessions had that id (0 or 1).
     pub async fn set_session_expiry(
         &self,
-        session_id: Uuid,
+        session_id: SessionId,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Written<u64>> {
@@ -593,7 +593,7 @@ impl Persister {
     /// just minted is always kept.
     pub async fn add_logout_token(
         &self,
-        session_id: Uuid,
+        session_id: SessionId,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -629,7 +629,11 @@ impl Persister {
     }
 
     /// Whether a logout token digest belongs to this session.
-    pub async fn is_logout_token_of(&self, session_id: Uuid, token_hash: &str) -> Result<bool> {
+    pub async fn is_logout_token_of(
+        &self,
+        session_id: SessionId,
+        token_hash: &str,
+    ) -> Result<bool> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM session_logout_tokens WHERE token_hash = $1 AND session_id = $2",
         )

@@ -95,7 +95,7 @@ pub struct Flow {
     pub transient_payload: Option<Value>,
     /// The identity a settings flow belongs to (and a recovery flow recovers).
     #[serde(default)]
-    pub identity_id: Option<Uuid>,
+    pub identity_id: Option<crate::ids::IdentityId>,
     /// What the client should do next (`continue_with`), for settings and recovery. Only ever in the
     /// answer to the request that produced it, never stored: it can carry a session token.
     #[serde(skip)]

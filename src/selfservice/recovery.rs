@@ -16,7 +16,6 @@ use crate::registry::Registry;
 use crate::session::manager::{self, Issued};
 use crate::session::AuthenticationMethod;
 use serde_json::json;
-use uuid::Uuid;
 
 #[derive(Debug, Default)]
 pub struct Submission {
@@ -298,7 +297,7 @@ async fn admin_secret(
 /// Admin: a recovery flow with a fresh code (`createRecoveryCodeForIdentity`).
 pub async fn admin_code(
     r: &Registry,
-    identity_id: Uuid,
+    identity_id: crate::ids::IdentityId,
     flow_type: FlowType,
     expires_in: chrono::Duration,
 ) -> Result<(Flow, String)> {
@@ -333,7 +332,7 @@ pub async fn admin_code(
 /// Admin: a recovery link (`createRecoveryLinkForIdentity`).
 pub async fn admin_link(
     r: &Registry,
-    identity_id: Uuid,
+    identity_id: crate::ids::IdentityId,
     expires_in: chrono::Duration,
     return_to: Option<String>,
 ) -> Result<(Flow, String)> {

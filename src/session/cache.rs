@@ -28,11 +28,11 @@
 //! same ticket and stamps as any other.
 
 use super::Session;
+use crate::ids::IdentityId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 const SHARDS: usize = 32;
 const MAX_INVALIDATIONS_PER_SHARD: usize = 4096;
@@ -90,7 +90,7 @@ type Shard<K, V> = Mutex<HashMap<K, V>>;
 pub struct SessionCache {
     entries: Box<[Shard<String, Arc<Cached>>]>,
     /// Identity → (counter value, when) of its last invalidation; pruned after `ttl`.
-    invalidated: Box<[Shard<Uuid, (u64, Instant)>]>,
+    invalidated: Box<[Shard<IdentityId, (u64, Instant)>]>,
     counter: AtomicU64,
     /// Entries stamped before this were flushed.
     floor: AtomicU64,
@@ -169,7 +169,7 @@ impl SessionCache {
         })
     }
 
-    fn last_invalidation(&self, identity: &Uuid) -> u64 {
+    fn last_invalidation(&self, identity: &IdentityId) -> u64 {
         lock(&self.invalidated[shard_of(identity)])
             .get(identity)
             .map(|(stamp, _)| *stamp)
@@ -241,7 +241,7 @@ impl SessionCache {
     }
 
     /// Everything cached for this identity is stale from now on.
-    pub fn invalidate_identity(&self, identity: Uuid) {
+    pub fn invalidate_identity(&self, identity: IdentityId) {
         if !self.enabled {
             return;
         }
@@ -300,10 +300,10 @@ mod tests {
     use super::*;
     use chrono::Utc;
 
-    fn session(identity: Uuid) -> Session {
+    fn session(identity: IdentityId) -> Session {
         let now = Utc::now();
         Session {
-            id: Uuid::new_v4(),
+            id: crate::ids::SessionId::new(),
             identity_id: identity,
             active: true,
             aal: crate::session::Aal::Aal1,
@@ -325,7 +325,7 @@ mod tests {
     #[test]
     fn serves_what_it_stored() {
         let c = cache();
-        let id = Uuid::new_v4();
+        let id = IdentityId::new();
         let t = c.ticket().unwrap();
         c.put("d1", session(id), t);
         assert_eq!(c.get("d1").unwrap().session.identity_id, id);
@@ -335,7 +335,7 @@ mod tests {
     #[test]
     fn an_invalidation_after_the_ticket_rejects_the_read() {
         let c = cache();
-        let id = Uuid::new_v4();
+        let id = IdentityId::new();
         // The read began, then a write committed and invalidated: the result must not be served,
         // neither when it is stored after the invalidation nor when it was stored before.
         let t = c.ticket().unwrap();
@@ -348,7 +348,7 @@ mod tests {
         c.invalidate_identity(id);
         assert!(c.get("d2").is_none());
         // Other identities are untouched.
-        let other = Uuid::new_v4();
+        let other = IdentityId::new();
         let t = c.ticket().unwrap();
         c.put("d3", session(other), t);
         c.invalidate_identity(id);
@@ -358,7 +358,7 @@ mod tests {
     #[test]
     fn a_read_after_the_invalidation_is_served() {
         let c = cache();
-        let id = Uuid::new_v4();
+        let id = IdentityId::new();
         c.invalidate_identity(id);
         let t = c.ticket().unwrap();
         c.put("d1", session(id), t);
@@ -368,7 +368,7 @@ mod tests {
     #[test]
     fn offline_serves_nothing_and_flushes() {
         let c = cache();
-        let id = Uuid::new_v4();
+        let id = IdentityId::new();
         let t = c.ticket().unwrap();
         c.put("d1", session(id), t);
         let before = c.ticket().unwrap();
@@ -387,11 +387,11 @@ mod tests {
         let c = SessionCache::new(64, Duration::from_millis(30), true);
         for i in 0..1000 {
             let t = c.ticket().unwrap();
-            c.put(&format!("d{i}"), session(Uuid::new_v4()), t);
+            c.put(&format!("d{i}"), session(IdentityId::new()), t);
         }
         assert!(c.len() <= 64, "{}", c.len());
         let t = c.ticket().unwrap();
-        c.put("x", session(Uuid::new_v4()), t);
+        c.put("x", session(IdentityId::new()), t);
         std::thread::sleep(Duration::from_millis(40));
         assert!(c.get("x").is_none());
     }
@@ -400,13 +400,13 @@ mod tests {
     fn a_refresh_is_due_once_after_three_quarters_of_the_life() {
         let c = SessionCache::new(64, Duration::from_secs(1), true);
         let t = c.ticket().unwrap();
-        let e = c.put("r", session(Uuid::new_v4()), t);
+        let e = c.put("r", session(IdentityId::new()), t);
         assert!(!e.refresh_due(), "young entries are not refreshed");
         std::thread::sleep(e.life.mul_f64(0.8));
         assert!(c.get("r").is_some(), "still served while due");
         assert!(e.refresh_due());
         assert!(!e.refresh_due(), "one refresh per entry");
-        assert!(!Cached::uncached(session(Uuid::new_v4())).refresh_due());
+        assert!(!Cached::uncached(session(IdentityId::new())).refresh_due());
     }
 
     #[test]
@@ -421,7 +421,7 @@ mod tests {
     #[test]
     fn a_lease_bounds_serving() {
         let c = cache();
-        let id = Uuid::new_v4();
+        let id = IdentityId::new();
         c.require_lease();
         assert!(c.ticket().is_none(), "no lease yet");
         c.renew_lease(Instant::now(), Duration::from_millis(50));
@@ -442,7 +442,7 @@ mod tests {
     #[test]
     fn concurrent_invalidations_never_lower_the_stamp() {
         let c = Arc::new(cache());
-        let id = Uuid::new_v4();
+        let id = IdentityId::new();
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let c = c.clone();

@@ -105,7 +105,7 @@ impl CacheSync {
 
     async fn handle(&self, channel: &str, payload: &str) {
         match channel {
-            INVALIDATE => match uuid::Uuid::parse_str(payload) {
+            INVALIDATE => match payload.parse() {
                 Ok(id) => self.cache.invalidate_identity(id),
                 Err(_) => self.cache.flush(),
             },

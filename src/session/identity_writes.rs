@@ -5,7 +5,7 @@
 use super::service::Sessions;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use uuid::Uuid;
+use crate::ids::IdentityId;
 
 /// How often a read-modify-write of an identity is tried before it gives up with [`Error::Stale`].
 pub const STALE_TRIES: u32 = 16;
@@ -29,7 +29,7 @@ impl Sessions<'_> {
     }
 
     /// Delete an identity with its credentials, addresses and sessions; false when unknown.
-    pub async fn delete_identity(&self, id: Uuid) -> Result<bool> {
+    pub async fn delete_identity(&self, id: IdentityId) -> Result<bool> {
         self.store
             .unit(move |p| async move { p.delete_identity(id).await })
             .await
@@ -40,7 +40,7 @@ impl Sessions<'_> {
     /// first. None when the identity does not exist.
     pub async fn modify_identity(
         &self,
-        id: Uuid,
+        id: IdentityId,
         mut change: impl FnMut(&mut Identity) -> bool,
     ) -> Result<Option<Identity>> {
         for n in 0..STALE_TRIES {

@@ -6,6 +6,7 @@ use super::{aal_of, AuthenticationMethod, Device, Session};
 use crate::config::Config;
 use crate::error::Result;
 use crate::identity::Identity;
+use crate::ids::SessionId;
 use crate::persistence::Persister;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -36,7 +37,7 @@ pub async fn issue(
     let token = token::generate(SESSION_PREFIX);
     let logout_token = token::generate(LOGOUT_PREFIX);
     let session = Session {
-        id: Uuid::new_v4(),
+        id: SessionId::new(),
         identity_id: identity.id,
         active: true,
         aal: aal_of(&methods),

@@ -11,6 +11,7 @@ pub mod token;
 pub mod wire;
 
 use crate::identity::Identity;
+use crate::ids::{IdentityId, SessionId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -85,8 +86,8 @@ pub struct Device {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
-    pub id: Uuid,
-    pub identity_id: Uuid,
+    pub id: SessionId,
+    pub identity_id: IdentityId,
     /// The stored flag; whether the session counts as active also depends on expiry and identity.
     pub active: bool,
     pub aal: Aal,

@@ -48,6 +48,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{IdentityId, SessionId};
     use crate::session::{AuthenticationMethod, Device};
     use chrono::{TimeZone, Utc};
     use uuid::Uuid;
@@ -56,8 +57,8 @@ mod tests {
     fn a_session_survives_its_record() {
         let t = Utc.timestamp_opt(1_700_000_000, 123_456_000).unwrap();
         let s = Session {
-            id: Uuid::new_v4(),
-            identity_id: Uuid::new_v4(),
+            id: SessionId::new(),
+            identity_id: IdentityId::new(),
             active: true,
             aal: Aal::Aal2,
             authentication_methods: vec![AuthenticationMethod {
@@ -86,8 +87,8 @@ mod tests {
     #[test]
     fn an_unreadable_record_is_still_a_session() {
         let r = Session::from_record(SessionRecord {
-            id: Uuid::nil(),
-            identity_id: Uuid::nil(),
+            id: SessionId::default(),
+            identity_id: IdentityId::default(),
             active: true,
             aal: "aal9".into(),
             authentication_methods: "{".into(),

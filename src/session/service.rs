@@ -17,11 +17,11 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Result;
 use crate::identity::Identity;
+use crate::ids::{IdentityId, SessionId};
 use crate::persistence::session::{ActiveFilter, SessionCursor};
 use crate::persistence::Persister;
 use std::collections::HashMap;
 use std::sync::Arc;
-use uuid::Uuid;
 
 /// The longest token looked up: longer ones name no session (and cost no digest).
 pub const MAX_TOKEN_LEN: usize = 512;
@@ -94,7 +94,7 @@ impl Sessions<'_> {
     }
 
     /// A session by id (admin), active or not.
-    pub async fn get(&self, id: Uuid) -> Result<Option<Session>> {
+    pub async fn get(&self, id: SessionId) -> Result<Option<Session>> {
         Ok(self
             .persister()
             .get_session(id)
@@ -113,7 +113,7 @@ impl Sessions<'_> {
     }
 
     /// Revoke a session by id (admin); how many sessions had that id.
-    pub async fn revoke(&self, id: Uuid) -> Result<u64> {
+    pub async fn revoke(&self, id: SessionId) -> Result<u64> {
         let now = self.clock.now();
         self.store
             .unit(move |p| async move { p.revoke_session(id, now).await })
@@ -121,7 +121,7 @@ impl Sessions<'_> {
     }
 
     /// Revoke one session of an identity (`disableMySession`); another identity's is left alone.
-    pub async fn revoke_of(&self, identity_id: Uuid, id: Uuid) -> Result<u64> {
+    pub async fn revoke_of(&self, identity_id: IdentityId, id: SessionId) -> Result<u64> {
         let now = self.clock.now();
         self.store
             .unit(move |p| async move { p.revoke_session_of(identity_id, id, now).await })
@@ -130,7 +130,11 @@ impl Sessions<'_> {
 
     /// Revoke every session of an identity but `except` (`disableMyOtherSessions`); None when
     /// `except` itself was revoked meanwhile.
-    pub async fn revoke_others(&self, identity_id: Uuid, except: Uuid) -> Result<Option<u64>> {
+    pub async fn revoke_others(
+        &self,
+        identity_id: IdentityId,
+        except: SessionId,
+    ) -> Result<Option<u64>> {
         let now = self.clock.now();
         self.store
             .unit(move |p| async move { p.revoke_other_sessions(identity_id, except, now).await })
@@ -138,7 +142,7 @@ impl Sessions<'_> {
     }
 
     /// Delete every session of an identity (admin); how many there were.
-    pub async fn delete_all(&self, identity_id: Uuid) -> Result<u64> {
+    pub async fn delete_all(&self, identity_id: IdentityId) -> Result<u64> {
         self.store
             .unit(move |p| async move { p.delete_identity_sessions(identity_id).await })
             .await
@@ -158,7 +162,7 @@ impl Sessions<'_> {
     }
 
     /// A new logout token for a session (`createBrowserLogoutFlow`); only its digest is kept.
-    pub async fn new_logout_token(&self, session_id: Uuid) -> Result<String> {
+    pub async fn new_logout_token(&self, session_id: SessionId) -> Result<String> {
         let logout_token = token::generate(LOGOUT_PREFIX);
         self.persister()
             .add_logout_token(session_id, &token::digest(&logout_token), self.clock.now())
@@ -168,7 +172,11 @@ impl Sessions<'_> {
 
     /// Browser logout: revoke the session if `logout_token` is one of its logout tokens; whether
     /// it was.
-    pub async fn logout_with_token(&self, session_id: Uuid, logout_token: &str) -> Result<bool> {
+    pub async fn logout_with_token(
+        &self,
+        session_id: SessionId,
+        logout_token: &str,
+    ) -> Result<bool> {
         let Some(digest) = presented(logout_token) else {
             return Ok(false);
         };
@@ -209,9 +217,9 @@ impl Sessions<'_> {
     /// list of an identity's sessions), and how many there are in all.
     pub async fn list_of(
         &self,
-        identity_id: Uuid,
+        identity_id: IdentityId,
         active: ActiveFilter,
-        except: Option<Uuid>,
+        except: Option<SessionId>,
         offset: i64,
         size: i64,
     ) -> Result<(Vec<Session>, i64)> {
@@ -231,7 +239,7 @@ impl Sessions<'_> {
             return Ok(());
         }
         if identity {
-            let mut ids: Vec<Uuid> = sessions.iter().map(|s| s.identity_id).collect();
+            let mut ids: Vec<IdentityId> = sessions.iter().map(|s| s.identity_id).collect();
             ids.sort();
             ids.dedup();
             let q = crate::persistence::identity::IdentityQuery {
@@ -240,7 +248,7 @@ impl Sessions<'_> {
                 ..Default::default()
             };
             let identities = self.persister().list_identities(&q).await?;
-            let by_id: HashMap<Uuid, _> = identities.into_iter().map(|i| (i.id, i)).collect();
+            let by_id: HashMap<IdentityId, _> = identities.into_iter().map(|i| (i.id, i)).collect();
             for s in sessions.iter_mut() {
                 s.identity = by_id.get(&s.identity_id).cloned();
             }

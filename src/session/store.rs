@@ -9,12 +9,12 @@ use super::cache::{Cached, SessionCache};
 use super::cache_sync::CacheSync;
 use super::Session;
 use crate::error::{Error, Result};
+use crate::ids::IdentityId;
 use crate::persistence::{Persister, Written};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct SessionStore {
@@ -126,7 +126,7 @@ impl SessionStore {
     /// After a committed write that changed these identities' sessions (or what a session check
     /// shows of the identity): drop what the caches hold for them, here and — before returning —
     /// on every other node.
-    async fn invalidated(&self, identities: Vec<Uuid>) {
+    async fn invalidated(&self, identities: Vec<IdentityId>) {
         let committed = std::time::Instant::now();
         for id in identities {
             self.cache.invalidate_identity(id);

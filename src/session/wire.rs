@@ -22,7 +22,7 @@ pub fn session_json(s: &Session, now: DateTime<Utc>, public_base: &str, expand: 
 /// written without building a JSON tree first). Field order is Kratos's.
 #[derive(Serialize)]
 pub struct SessionWire<'a> {
-    id: Uuid,
+    id: crate::ids::SessionId,
     active: bool,
     #[serde(serialize_with = "crate::time::serialize")]
     expires_at: DateTime<Utc>,

@@ -5,8 +5,8 @@
 use crate::both_backends;
 use crate::helpers::{TestApp, PASSWORD};
 use ostiary::error::Error;
+use ostiary::ids::IdentityId;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 async fn patch(app: &TestApp, id: &str, ops: Value) -> u16 {
     app.client
@@ -26,7 +26,7 @@ both_backends!(
             .create_identity("race@example.com", Some(PASSWORD))
             .await;
         let id_str = created["id"].as_str().unwrap().to_string();
-        let id = Uuid::parse_str(&id_str).unwrap();
+        let id: IdentityId = id_str.parse().unwrap();
         let p = &app.registry.persister;
         // A copy read before the admin's change...
         let mut stale = p.get_identity(id, true).await.unwrap().unwrap();
@@ -78,7 +78,7 @@ both_backends!(
             .create_identity("many@example.com", Some(PASSWORD))
             .await;
         let id_str = created["id"].as_str().unwrap().to_string();
-        let id = Uuid::parse_str(&id_str).unwrap();
+        let id: IdentityId = id_str.parse().unwrap();
         assert_eq!(
             patch(
                 &app,

@@ -742,7 +742,8 @@ both_backends!(
         let identity = app
             .create_identity("gone@example.com", Some(PASSWORD))
             .await;
-        let identity_id: uuid::Uuid = identity["id"].as_str().unwrap().parse().unwrap();
+        let identity_id: ostiary::ids::IdentityId =
+            identity["id"].as_str().unwrap().parse().unwrap();
         let p = app.registry.persister.clone();
         let sessions = app.registry.sessions();
         let store = app.registry.session_store.clone();
@@ -755,7 +756,11 @@ both_backends!(
                 assert_eq!(app.whoami(&token).await.0, 200);
                 let (status, body) = app.whoami(&token).await;
                 assert_eq!(status, 200);
-                body["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()
+                body["id"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<ostiary::ids::SessionId>()
+                    .unwrap()
             }
         };
 
@@ -819,7 +824,11 @@ both_backends!(
             async move {
                 let (status, body) = app.whoami(&token).await;
                 assert_eq!(status, 200);
-                body["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()
+                body["id"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<ostiary::ids::SessionId>()
+                    .unwrap()
             }
         };
         let p = app.registry.persister.clone();

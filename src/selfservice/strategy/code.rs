@@ -54,7 +54,7 @@ pub async fn issue(
     purpose: Purpose,
     is_link: bool,
     flow_id: Uuid,
-    identity_id: Uuid,
+    identity_id: crate::ids::IdentityId,
     address: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<String> {
