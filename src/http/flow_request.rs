@@ -355,11 +355,3 @@ fn insert_dotted(map: &mut serde_json::Map<String, Value>, key: &str, value: Val
         }
     }
 }
-
-pub fn str_field(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}

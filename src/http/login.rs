@@ -3,7 +3,7 @@
 
 use super::error::json_response;
 use super::extract::{ClientInfo, KBytes};
-use super::flow_request::{already_in_redirect, invalid_flow, see_other, str_field};
+use super::flow_request::{already_in_redirect, invalid_flow, see_other};
 use super::flow_submit::*;
 use crate::registry::Registry;
 use crate::selfservice::flow::{FlowType, Kind};
@@ -28,12 +28,7 @@ pub async fn update_login_flow(
         Err(res) => return res,
     };
     let api = f.flow_type == FlowType::Api;
-    let sub = login::Submission {
-        method: str_field(&v, "method"),
-        csrf_token: str_field(&v, "csrf_token"),
-        transient_payload: v.get("transient_payload").cloned(),
-        fields: v.clone(),
-    };
+    let sub = login::Submission::read(v.clone());
     let now = r.clock.now();
     match login::submit(&r, &req, f, sub).await {
         Ok(login::Outcome::Invalid(f)) => {

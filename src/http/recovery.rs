@@ -3,9 +3,7 @@
 
 use super::error::json_response;
 use super::extract::{ClientInfo, KBytes};
-use super::flow_request::{
-    self as fr, build, error_response, flow_param, param, see_other, str_field,
-};
+use super::flow_request::{self as fr, build, error_response, flow_param, param, see_other};
 use super::flow_submit::*;
 use super::session_cookie;
 use crate::error::{ApiError, Error, Result};
@@ -32,12 +30,7 @@ pub async fn update_recovery_flow(
             Err(res) => return res,
         };
     let api = f.flow_type == FlowType::Api;
-    let sub = recovery::Submission {
-        method: str_field(&v, "method"),
-        email: str_field(&v, "email"),
-        code: str_field(&v, "code"),
-        csrf_token: str_field(&v, "csrf_token"),
-    };
+    let sub = recovery::Submission::read(&v);
     if !api {
         // A recovered browser is a new principal: its anti-CSRF secret is new.
         req.next_csrf = Some(csrf::new_secret());

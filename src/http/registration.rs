@@ -4,7 +4,7 @@
 use super::error::json_response;
 use super::extract::{ClientInfo, KBytes};
 use super::flow_request::{
-    self as fr, already_in_redirect, error_response, invalid_flow, see_other, str_field,
+    self as fr, already_in_redirect, error_response, invalid_flow, see_other,
 };
 use super::flow_submit::*;
 use crate::identity::wire::{identity_json, View};
@@ -43,12 +43,7 @@ pub async fn update_registration_flow(
             registration::coerce_form_traits(&r.schemas.default_schema().raw, t);
         }
     }
-    let sub = registration::Submission {
-        method: str_field(&v, "method"),
-        csrf_token: str_field(&v, "csrf_token"),
-        transient_payload: v.get("transient_payload").cloned(),
-        fields: v.clone(),
-    };
+    let sub = registration::Submission::read(v.clone());
     if !api && !req.is_json && req.current.is_some() {
         return fr::found(&already_in_redirect(&r, f.return_to.as_deref()));
     }

@@ -1,9 +1,7 @@
 //! `POST /self-service/settings`: a settings submission (profile or password), guarded by the session.
 
 use super::extract::{ClientInfo, KBytes};
-use super::flow_request::{
-    self as fr, build, error_response, flow_param, parse_body, see_other, str_field,
-};
+use super::flow_request::{self as fr, build, error_response, flow_param, parse_body, see_other};
 use crate::error::Error;
 use crate::identity::wire::{identity_json, View};
 use crate::registry::Registry;
@@ -60,11 +58,7 @@ pub async fn update_settings_flow(
                 );
             }
         }
-        let sub = settings::Submission {
-            method: str_field(&v, "method"),
-            csrf_token: str_field(&v, "csrf_token"),
-            fields: v.clone(),
-        };
+        let sub = settings::Submission::read(v.clone());
         let api = f.flow_type == FlowType::Api;
         let settings::Outcome::Flow(f, identity) = settings::submit(&r, &req, f, sub)
             .await

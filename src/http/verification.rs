@@ -3,7 +3,7 @@
 
 use super::error::json_response;
 use super::extract::{ClientInfo, KBytes};
-use super::flow_request::{self as fr, error_response, flow_param, param, see_other, str_field};
+use super::flow_request::{self as fr, error_response, flow_param, param, see_other};
 use super::flow_submit::*;
 use crate::error::Error;
 use crate::registry::Registry;
@@ -29,12 +29,7 @@ pub async fn update_verification_flow(
             Err(res) => return res,
         };
     let api = f.flow_type == FlowType::Api;
-    let sub = verification::Submission {
-        method: str_field(&v, "method"),
-        email: str_field(&v, "email"),
-        code: str_field(&v, "code"),
-        csrf_token: str_field(&v, "csrf_token"),
-    };
+    let sub = verification::Submission::read(&v);
     match verification::submit(&r, &req, f, sub).await {
         Ok(f) => fr::respond_flow(&r, &f, &req, code_flow_status(&f), None),
         Err(e) => error_response(&r, e, api || req.is_json).await,

@@ -107,6 +107,17 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// A browser flow's form starts with the CSRF token node, checked against `secret`; an API
+    /// flow has neither.
+    pub fn guard(&mut self, secret: Option<String>) {
+        if self.flow_type == FlowType::Browser {
+            self.ui
+                .nodes
+                .push(super::ui::Node::input("default", "csrf_token", "hidden").required());
+            self.csrf_secret = secret;
+        }
+    }
+
     pub fn new(
         r: &Registry,
         kind: Kind,

@@ -6,7 +6,6 @@ use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::strategy::{self, LoggedIn};
 use super::text;
-use super::ui::Node;
 use crate::error::{id, ApiError, Error, Result};
 use crate::identity::Identity;
 use crate::registry::Registry;
@@ -22,15 +21,7 @@ pub struct InitQuery {
     pub return_to: Option<String>,
 }
 
-/// A login submission (JSON or form).
-#[derive(Debug, Default)]
-pub struct Submission {
-    pub method: Option<String>,
-    pub csrf_token: Option<String>,
-    pub transient_payload: Option<Value>,
-    /// The whole submission, for the method to read its fields from.
-    pub fields: Value,
-}
+pub use super::strategy::Submission;
 
 pub enum Outcome {
     /// The flow with messages to show (wrong password, missing field, …).
@@ -86,16 +77,12 @@ pub async fn init(
     let mut f = Flow::new(r, Kind::Login, flow_type, req.url.clone(), return_to);
     f.requested_aal = aal;
     f.refresh = q.refresh && req.current.is_some();
-    if flow_type == FlowType::Browser {
-        f.ui.nodes
-            .push(Node::input("default", "csrf_token", "hidden").required());
-        f.csrf_secret = Some(
-            req.csrf_cookie
-                .clone()
-                .filter(|_| req.csrf_secret.is_some())
-                .unwrap_or_default(),
-        );
-    }
+    f.guard(Some(
+        req.csrf_cookie
+            .clone()
+            .filter(|_| req.csrf_secret.is_some())
+            .unwrap_or_default(),
+    ));
     strategy::draw(r, req, &mut f, None).await?;
     f.save(r).await?;
     Ok(f)

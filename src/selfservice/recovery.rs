@@ -7,23 +7,17 @@ use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowState, FlowType, Kind};
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
+use super::strategy::address::{self, AddressMethod};
 use super::strategy::code::{self, Purpose};
 use super::text;
-use super::ui::{Message, Node};
+use super::ui::Node;
 use crate::error::{Error, Result};
-use crate::identity::manager::normalize_address;
 use crate::registry::Registry;
 use crate::session::manager::{self, Issued};
 use crate::session::AuthenticationMethod;
 use serde_json::json;
 
-#[derive(Debug, Default)]
-pub struct Submission {
-    pub method: Option<String>,
-    pub email: Option<String>,
-    pub code: Option<String>,
-    pub csrf_token: Option<String>,
-}
+pub use super::strategy::address::Submission;
 
 pub enum Outcome {
     /// The flow to show (code sent, wrong code, …).
@@ -38,13 +32,6 @@ pub enum Outcome {
 
 pub fn is_enabled(r: &Registry) -> bool {
     r.config.selfservice.flows.recovery.enabled.unwrap_or(false)
-}
-
-pub fn method(r: &Registry) -> &'static str {
-    match r.config.selfservice.flows.recovery.use_method.as_deref() {
-        Some("link") => "link",
-        _ => "code",
-    }
 }
 
 fn disabled() -> Error {
@@ -76,22 +63,8 @@ async fn new_flow(
     return_to: Option<String>,
 ) -> Result<Flow> {
     let mut f = Flow::new(r, Kind::Recovery, flow_type, req.url.clone(), return_to);
-    if flow_type == FlowType::Browser {
-        f.ui.nodes
-            .push(Node::input("default", "csrf_token", "hidden").required());
-        f.csrf_secret = req.csrf_cookie.clone();
-    }
-    let m = method(r);
-    f.ui.nodes.push(
-        Node::input(m, "email", "email")
-            .required()
-            .label(text::email_label()),
-    );
-    f.ui.nodes.push(
-        Node::input(m, "method", "submit")
-            .value(m)
-            .label(text::submit_label()),
-    );
+    f.guard(req.csrf_cookie.clone());
+    address::in_use(r, Purpose::Recovery).choose(&mut f);
     f.save(r).await?;
     Ok(f)
 }
@@ -99,45 +72,6 @@ async fn new_flow(
 pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
     let new = new_flow(r, req, old.flow_type, old.return_to.clone()).await;
     super::flow::replace_expired(r, old, new, text::recovery_expired).await
-}
-
-fn code_nodes(f: &mut Flow, address: Option<&str>) {
-    f.ui.nodes.retain(|n| n.name() == "csrf_token");
-    f.ui.nodes.push(
-        Node::input("code", "code", "text")
-            .required()
-            .attr("pattern", "[0-9]+")
-            .attr("maxlength", 6)
-            .label(text::recovery_code_label()),
-    );
-    f.ui.nodes
-        .push(Node::input("code", "method", "hidden").value("code"));
-    f.ui.nodes.push(
-        Node::input("code", "method", "submit")
-            .value("code")
-            .label(text::submit_label()),
-    );
-    if let Some(a) = address {
-        f.ui.nodes.push(
-            Node::input("code", "email", "submit")
-                .value(a)
-                .label(text::resend_label()),
-        );
-    }
-}
-
-async fn send(r: &Registry, client: Option<&str>, f: &mut Flow, address: &str) -> Result<()> {
-    let m = method(r);
-    code::send(r, client, Purpose::Recovery, m, f.id, address).await?;
-    f.state = FlowState::SentEmail;
-    f.active = Some(m.into());
-    if m == "code" {
-        code_nodes(f, Some(address));
-        f.ui.messages.push(text::recovery_code_sent());
-    } else {
-        f.ui.messages.push(text::recovery_link_sent());
-    }
-    Ok(())
 }
 
 /// Check a code or link token; on success, log in with a privileged session and open settings.
@@ -225,45 +159,28 @@ pub async fn submit(
     if f.is_expired(now) {
         return Err(expired(r, req, &f).await);
     }
-    f.ui.reset_messages();
-    if f.state == FlowState::PassedChallenge {
-        f.ui.messages.push(Message::error(
-            4060001,
-            "The request was already completed successfully and can not be retried.",
-        ));
-        return Ok(Outcome::Flow(Box::new(f)));
-    }
-    let code = body.code.clone().filter(|c| !c.trim().is_empty());
-    let email = body.email.clone().filter(|e| !e.trim().is_empty());
-    match (code, email) {
-        (Some(code), _) if f.state == FlowState::SentEmail && method(r) == "code" => {
-            match check(r, req, &mut f, &code, false).await? {
-                Some((issued, settings)) => {
-                    f.save(r).await?;
-                    return Ok(Outcome::Recovered {
-                        flow: Box::new(f),
-                        issued: Box::new(issued),
-                        settings: Box::new(settings),
-                    });
-                }
-                None => {
-                    code_nodes(&mut f, None);
-                    f.ui.messages.push(text::recovery_code_invalid());
-                }
+    let m = address::in_use(r, Purpose::Recovery);
+    match address::step(m, &mut f, &body, 4060001, false) {
+        address::Step::Check(code) => match check(r, req, &mut f, &code, false).await? {
+            Some((issued, settings)) => {
+                f.save(r).await?;
+                return Ok(Outcome::Recovered {
+                    flow: Box::new(f),
+                    issued: Box::new(issued),
+                    settings: Box::new(settings),
+                });
             }
-        }
-        (_, Some(email)) => {
-            let address = normalize_address("email", &email);
-            if !address.contains('@') {
-                f.ui.add_node_message(
-                    "email",
-                    Message::error(4000040, "Enter a valid email address"),
-                );
-            } else {
-                send(r, req.client_address.as_deref(), &mut f, &address).await?;
+            None => {
+                address::Code.sent(Purpose::Recovery, &mut f, None);
+                f.ui.messages.push(text::recovery_code_invalid());
             }
+        },
+        address::Step::Send(to) => {
+            let client = req.client_address.as_deref();
+            address::send(r, client, Purpose::Recovery, &mut f, &to).await?;
         }
-        _ => f.ui.add_node_message("email", text::missing("email")),
+        address::Step::Invalid => {}
+        address::Step::Done => return Ok(Outcome::Flow(Box::new(f))),
     }
     f.save(r).await?;
     Ok(Outcome::Flow(Box::new(f)))
@@ -323,7 +240,7 @@ pub async fn admin_code(
             .push(Node::input("default", "csrf_token", "hidden").required());
         f.skip_csrf = true;
     }
-    code_nodes(&mut f, None);
+    address::Code.sent(Purpose::Recovery, &mut f, None);
     let code = admin_secret(r, &f, &identity, false, now + expires_in).await?;
     f.save(r).await?;
     Ok((f, code))

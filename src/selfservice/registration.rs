@@ -7,7 +7,7 @@ use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::strategy;
 use super::text;
-use super::ui::{trait_nodes, Node};
+use super::ui::trait_nodes;
 use crate::error::{id, ApiError, Error, Result};
 use crate::identity::Identity;
 use crate::registry::Registry;
@@ -15,14 +15,7 @@ use crate::session::manager::{self, Issued};
 use crate::session::AuthenticationMethod;
 use serde_json::{json, Value};
 
-#[derive(Debug, Default)]
-pub struct Submission {
-    pub method: Option<String>,
-    pub csrf_token: Option<String>,
-    pub transient_payload: Option<Value>,
-    /// The whole submission, for the method to read its fields from.
-    pub fields: Value,
-}
+pub use super::strategy::Submission;
 
 pub enum Outcome {
     Invalid(Box<Flow>),
@@ -83,11 +76,7 @@ pub async fn init(
         return Err(already_registered());
     }
     let mut f = Flow::new(r, Kind::Registration, flow_type, req.url.clone(), return_to);
-    if flow_type == FlowType::Browser {
-        f.ui.nodes
-            .push(Node::input("default", "csrf_token", "hidden").required());
-        f.csrf_secret = req.csrf_cookie.clone();
-    }
+    f.guard(req.csrf_cookie.clone());
     strategy::draw(r, req, &mut f, None).await?;
     f.save(r).await?;
     Ok(f)

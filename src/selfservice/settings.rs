@@ -7,20 +7,13 @@ use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::strategy::{self, Changed};
 use super::text;
-use super::ui::{Message, Node};
+use super::ui::Message;
 use crate::error::{id, ApiError, Error, Result};
 use crate::identity::Identity;
 use crate::registry::Registry;
 use crate::session::Session;
-use serde_json::Value;
 
-#[derive(Debug, Default)]
-pub struct Submission {
-    pub method: Option<String>,
-    pub csrf_token: Option<String>,
-    /// The whole submission, for the method to read its fields from.
-    pub fields: Value,
-}
+pub use super::strategy::Submission;
 
 pub fn no_session() -> Error {
     Error::session_inactive("No active session was found in this request.")
@@ -43,11 +36,7 @@ pub async fn create(
     let mut f = Flow::new(r, Kind::Settings, flow_type, req.url.clone(), return_to);
     f.state = FlowState::ShowForm;
     f.identity_id = Some(identity.id);
-    if flow_type == FlowType::Browser {
-        f.ui.nodes
-            .push(Node::input("default", "csrf_token", "hidden").required());
-        f.csrf_secret = req.next_csrf.clone().or_else(|| req.csrf_cookie.clone());
-    }
+    f.guard(req.next_csrf.clone().or_else(|| req.csrf_cookie.clone()));
     draw(r, req, &mut f, identity).await?;
     f.save(r).await?;
     Ok(f)

@@ -9,6 +9,7 @@
 //! Owns: the method's nodes, fields and credentials. Must not: answer HTTP, issue sessions, or
 //! move a flow's state.
 
+pub mod address;
 pub mod code;
 mod password;
 mod profile;
@@ -49,6 +50,28 @@ pub fn field(fields: &Fields, key: &str) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,
         other => Some(other.to_string()),
+    }
+}
+
+/// A login, registration or settings submission: the method it names, its CSRF token, the
+/// transient payload (handed to hooks untouched), and every field for the method to read.
+#[derive(Debug, Default)]
+pub struct Submission {
+    pub method: Option<String>,
+    pub csrf_token: Option<String>,
+    pub transient_payload: Option<Value>,
+    pub fields: Fields,
+}
+
+impl Submission {
+    /// A submission from its body (JSON, or a form already turned into JSON).
+    pub fn read(fields: Fields) -> Submission {
+        Submission {
+            method: field(&fields, "method"),
+            csrf_token: field(&fields, "csrf_token"),
+            transient_payload: fields.get("transient_payload").cloned(),
+            fields,
+        }
     }
 }
 
