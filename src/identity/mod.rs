@@ -2,6 +2,7 @@
 //! credential identifiers and addresses in step with the traits the schema annotates.
 
 pub mod addresses;
+pub mod admin;
 pub mod manager;
 pub mod wire;
 
