@@ -9,7 +9,7 @@ use crate::persistence::courier::{Dispatch, Message};
 use crate::registry::Registry;
 use crate::time::rfc3339;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -104,17 +104,15 @@ pub async fn list_courier_messages(
         })
         .flatten();
     let body: Vec<Value> = list.iter().map(|m| message_json(&r, m, None)).collect();
-    let mut res = json_response(StatusCode::OK, &Value::Array(body));
-    let link = pagination::keyset_link(
-        &format!("{}/admin/courier/messages", r.admin_base),
+    let res = json_response(StatusCode::OK, &Value::Array(body));
+    let base = format!("{}/admin/courier/messages", r.admin_base);
+    Ok(pagination::with_keyset_link(
+        res,
+        &base,
         &pairs,
         keyset.size,
         next.as_deref(),
-    );
-    if let Ok(v) = HeaderValue::from_str(&link) {
-        res.headers_mut().insert("link", v);
-    }
-    Ok(res)
+    ))
 }
 
 /// `GET /admin/courier/messages/{id}`

@@ -278,12 +278,14 @@ pub async fn list_identities(
         .then(|| list.last().map(|i| i.id.to_string()))
         .flatten();
     let body: Vec<Value> = list.iter().map(|i| admin_view(&r, i, &include)).collect();
-    let mut res = json_response(StatusCode::OK, &Value::Array(body));
-    let link = pagination::keyset_link(&base, &pairs, keyset.size, next.as_deref());
-    if let Ok(v) = HeaderValue::from_str(&link) {
-        res.headers_mut().insert("link", v);
-    }
-    Ok(res)
+    let res = json_response(StatusCode::OK, &Value::Array(body));
+    Ok(pagination::with_keyset_link(
+        res,
+        &base,
+        &pairs,
+        keyset.size,
+        next.as_deref(),
+    ))
 }
 
 /// `POST /admin/identities`

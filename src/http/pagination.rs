@@ -215,6 +215,39 @@ pub fn migration_link(
     parts.join(",")
 }
 
+/// A keyset page's answer with its `Link` header ([`keyset_link`]).
+pub fn with_keyset_link(
+    mut res: axum::response::Response,
+    base: &str,
+    pairs: &[(String, String)],
+    size: i64,
+    next: Option<&str>,
+) -> axum::response::Response {
+    let link = keyset_link(base, pairs, size, next);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&link) {
+        res.headers_mut().insert("link", v);
+    }
+    res
+}
+
+/// A per-identity session page's answer with its `X-Total-Count` and `Link` headers
+/// ([`migration_link`]).
+pub fn with_migration_links(
+    mut res: axum::response::Response,
+    base: &str,
+    pairs: &[(String, String)],
+    (offset, size): (i64, i64),
+    total: i64,
+) -> axum::response::Response {
+    let link = migration_link(base, pairs, offset, size, total);
+    let h = res.headers_mut();
+    h.insert("x-total-count", axum::http::HeaderValue::from(total));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&link) {
+        h.insert("link", v);
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,23 +133,18 @@ pub async fn list_my_sessions(
             size,
         )
         .await?;
-    let mut res = bytes_response(
+    let res = bytes_response(
         StatusCode::OK,
         sessions_body(&sessions, now, &r.public_base, FULL),
     );
-    let link = pagination::migration_link(
-        &format!("{}/sessions", r.public_base),
+    let base = format!("{}/sessions", r.public_base);
+    Ok(pagination::with_migration_links(
+        res,
+        &base,
         &pairs,
-        offset,
-        size,
+        (offset, size),
         total,
-    );
-    let h = res.headers_mut();
-    h.insert("x-total-count", HeaderValue::from(total));
-    if let Ok(v) = HeaderValue::from_str(&link) {
-        h.insert("link", v);
-    }
-    Ok(res)
+    ))
 }
 
 /// `DELETE /sessions`: revoke every other session of the caller; `{"count": n}`.
@@ -289,20 +284,18 @@ pub async fn list_sessions(State(r): State<Registry>, RawQuery(raw): RawQuery) -
             })
         })
         .flatten();
-    let mut res = bytes_response(
+    let res = bytes_response(
         StatusCode::OK,
         sessions_body(&sessions, now, &r.public_base, expand),
     );
-    let link = pagination::keyset_link(
-        &format!("{}/admin/sessions", r.admin_base),
+    let base = format!("{}/admin/sessions", r.admin_base);
+    Ok(pagination::with_keyset_link(
+        res,
+        &base,
         &pairs,
         keyset.size,
         next.as_deref(),
-    );
-    if let Ok(v) = HeaderValue::from_str(&link) {
-        res.headers_mut().insert("link", v);
-    }
-    Ok(res)
+    ))
 }
 
 /// `GET /admin/sessions/{id}` (`whoami` is redirected to the public whoami).
@@ -381,23 +374,18 @@ pub async fn list_identity_sessions(
     let (offset, size) = pagination::migration_page(&pairs);
     let now = r.clock.now();
     let (sessions, total) = r.sessions().list_of(id, active, None, offset, size).await?;
-    let mut res = bytes_response(
+    let res = bytes_response(
         StatusCode::OK,
         sessions_body(&sessions, now, &r.public_base, FULL),
     );
-    let link = pagination::migration_link(
-        &format!("{}/admin/identities/{id}/sessions", r.admin_base),
+    let base = format!("{}/admin/identities/{id}/sessions", r.admin_base);
+    Ok(pagination::with_migration_links(
+        res,
+        &base,
         &pairs,
-        offset,
-        size,
+        (offset, size),
         total,
-    );
-    let h = res.headers_mut();
-    h.insert("x-total-count", HeaderValue::from(total));
-    if let Ok(v) = HeaderValue::from_str(&link) {
-        h.insert("link", v);
-    }
-    Ok(res)
+    ))
 }
 
 /// `DELETE /admin/identities/{id}/sessions`: delete them all; 404 when there were none.

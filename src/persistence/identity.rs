@@ -121,16 +121,8 @@ impl Persister {
         id: IdentityId,
         with_credentials: bool,
     ) -> Result<Option<Identity>> {
-        let row: Option<IdentityRow> = sqlx::query_as(&format!(
-            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(self
-            .hydrate(row.into_iter().collect(), with_credentials)
-            .await?
-            .pop())
+        self.get_identity_where("id", &id.to_string(), with_credentials)
+            .await
     }
 
     pub async fn get_identity_by_external_id(
@@ -138,10 +130,21 @@ impl Persister {
         external_id: &str,
         with_credentials: bool,
     ) -> Result<Option<Identity>> {
+        self.get_identity_where("external_id", external_id, with_credentials)
+            .await
+    }
+
+    /// The identity whose `column` (a unique one, named by this file) is `value`.
+    async fn get_identity_where(
+        &self,
+        column: &'static str,
+        value: &str,
+        with_credentials: bool,
+    ) -> Result<Option<Identity>> {
         let row: Option<IdentityRow> = sqlx::query_as(&format!(
-            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE external_id = $1"
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE {column} = $1"
         ))
-        .bind(external_id)
+        .bind(value)
         .fetch_optional(&self.read)
         .await?;
         Ok(self

@@ -106,6 +106,24 @@ pub struct Flow {
     pub skip_csrf: bool,
 }
 
+/// Where a browser goes after a flow succeeded: the flow's `return_to`, else the flow's
+/// configured `after.<method>.default_browser_return_url` (the method that completed it), else
+/// its `after.default_browser_return_url`, else the global default, else the public base URL.
+pub fn after_url(r: &Registry, f: &Flow, after: &Value) -> String {
+    if let Some(rt) = &f.return_to {
+        return rt.clone();
+    }
+    let method = f.active.as_deref().unwrap_or("password");
+    after
+        .get(method)
+        .and_then(|m| m.get("default_browser_return_url"))
+        .or_else(|| after.get("default_browser_return_url"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| r.config.selfservice.default_browser_return_url.clone())
+        .unwrap_or_else(|| format!("{}/", r.public_base))
+}
+
 impl Flow {
     /// A browser flow's form starts with the CSRF token node, checked against `secret`; an API
     /// flow has neither.

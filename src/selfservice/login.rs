@@ -1,7 +1,7 @@
 //! The login flow with the password method: init (browser and native), get, submit.
 
 use super::csrf::ensure_csrf;
-use super::flow::{self, Flow, FlowState, FlowType, Kind};
+use super::flow::{self, Flow, FlowType, Kind};
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::strategy::{self, LoggedIn};
@@ -9,9 +9,8 @@ use super::text;
 use crate::error::{id, ApiError, Error, Result};
 use crate::identity::Identity;
 use crate::registry::Registry;
-use crate::session::manager::{self, Issued};
+use crate::session::manager::Issued;
 use crate::session::{Aal, AuthenticationMethod};
-use serde_json::Value;
 
 /// Query parameters of the init endpoints.
 #[derive(Debug, Default)]
@@ -110,21 +109,10 @@ pub async fn submit(
     if f.is_expired(now) {
         return Err(expired(r, req, &f).await);
     }
-    f.ui.reset_messages();
-    if super::request::refuse_browser_signal(&mut f, req) {
-        return Ok(Outcome::Invalid(Box::new(f)));
-    }
-    if f.state == FlowState::PassedChallenge {
-        f.ui.messages.push(text::already_completed());
-        return Ok(Outcome::Invalid(Box::new(f)));
-    }
-    let Some(method) = strategy::find(r, Kind::Login, body.method.as_deref()) else {
-        f.ui.messages.push(text::no_login_strategy());
-        f.save(r).await?;
+    let missing = text::no_login_strategy();
+    let Some(method) = super::submission::method_for(r, req, &mut f, &body, missing).await? else {
         return Ok(Outcome::Invalid(Box::new(f)));
     };
-    f.active = Some(method.id().into());
-    f.transient_payload = body.transient_payload.clone();
     if let Some((s, _)) = &req.current {
         if !f.refresh && (f.requested_aal == Aal::Aal1 || s.aal == Aal::Aal2) {
             f.ui.messages.push(text::generic_error(
@@ -190,11 +178,7 @@ async fn sign_in(
     identity: &Identity,
     amr: AuthenticationMethod,
 ) -> Result<Issued> {
-    let device = manager::DeviceInfo {
-        ip: req.device.ip.clone(),
-        user_agent: req.device.user_agent.clone(),
-        location: req.device.location.clone(),
-    };
+    let device = req.device.clone();
     let sessions = r.sessions();
     match req.current.clone().filter(|_| refresh) {
         Some(current) => sessions
@@ -207,15 +191,5 @@ async fn sign_in(
 
 /// Where a browser goes after login: the flow's `return_to`, else the configured after-login URL.
 pub fn after_login_url(r: &Registry, f: &Flow) -> String {
-    if let Some(rt) = &f.return_to {
-        return rt.clone();
-    }
-    let after = &r.config.selfservice.flows.login.after;
-    after
-        .pointer("/password/default_browser_return_url")
-        .or_else(|| after.get("default_browser_return_url"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| r.config.selfservice.default_browser_return_url.clone())
-        .unwrap_or_else(|| format!("{}/", r.public_base))
+    flow::after_url(r, f, &r.config.selfservice.flows.login.after)
 }

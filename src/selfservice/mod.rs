@@ -17,6 +17,7 @@ pub mod request;
 pub mod return_to;
 pub mod settings;
 pub mod strategy;
+pub mod submission;
 pub mod text;
 pub mod ui;
 pub mod verification;

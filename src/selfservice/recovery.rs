@@ -13,7 +13,7 @@ use super::text;
 use super::ui::Node;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
-use crate::session::manager::{self, Issued};
+use crate::session::manager::Issued;
 use crate::session::AuthenticationMethod;
 use serde_json::json;
 
@@ -62,11 +62,7 @@ async fn new_flow(
     flow_type: FlowType,
     return_to: Option<String>,
 ) -> Result<Flow> {
-    let mut f = Flow::new(r, Kind::Recovery, flow_type, req.url.clone(), return_to);
-    f.guard(req.csrf_cookie.clone());
-    address::in_use(r, Purpose::Recovery).choose(&mut f);
-    f.save(r).await?;
-    Ok(f)
+    address::new_flow(r, req, Purpose::Recovery, flow_type, return_to).await
 }
 
 pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {
@@ -113,18 +109,8 @@ pub async fn check(
     r.sessions()
         .modify_identity(identity.id, |i| i.mark_address_verified(&code.address, now))
         .await?;
-    let m = AuthenticationMethod {
-        method: method.into(),
-        aal: crate::session::Aal::Aal1,
-        completed_at: now,
-        provider: None,
-        organization: None,
-    };
-    let device = manager::DeviceInfo {
-        ip: req.device.ip.clone(),
-        user_agent: req.device.user_agent.clone(),
-        location: req.device.location.clone(),
-    };
+    let m = AuthenticationMethod::first_factor(method, now);
+    let device = req.device.clone();
     let issued = r.sessions().issue(&identity, vec![m], device).await?;
     let mut settings =
         super::settings::create(r, req, f.flow_type, &identity, f.return_to.clone()).await?;
@@ -211,6 +197,27 @@ async fn admin_secret(
     .await
 }
 
+/// An admin-made recovery flow for an identity (`unknown` when there is none), its secret about
+/// to be sent by `method`, expiring in `expires_in`.
+async fn admin_flow(
+    r: &Registry,
+    identity_id: crate::ids::IdentityId,
+    unknown: Error,
+    flow_type: FlowType,
+    method: &dyn AddressMethod,
+    expires_in: chrono::Duration,
+) -> Result<(crate::identity::Identity, Flow)> {
+    let Some(identity) = r.persister.get_identity(identity_id, false).await? else {
+        return Err(unknown);
+    };
+    let url = format!("{}/admin/recovery/{}", r.admin_base, method.id());
+    let mut f = Flow::new(r, Kind::Recovery, flow_type, url, None);
+    f.expires_at = r.clock.now() + expires_in;
+    f.state = FlowState::SentEmail;
+    f.active = Some(method.id().into());
+    Ok((identity, f))
+}
+
 /// Admin: a recovery flow with a fresh code (`createRecoveryCodeForIdentity`).
 pub async fn admin_code(
     r: &Registry,
@@ -218,22 +225,17 @@ pub async fn admin_code(
     flow_type: FlowType,
     expires_in: chrono::Duration,
 ) -> Result<(Flow, String)> {
-    let now = r.clock.now();
-    let identity = r
-        .persister
-        .get_identity(identity_id, false)
-        .await?
-        .ok_or_else(|| Error::not_found_reason("The requested identity id does not exist."))?;
-    let mut f = Flow::new(
+    let unknown = Error::not_found_reason("The requested identity id does not exist.");
+    let (identity, mut f) = admin_flow(
         r,
-        Kind::Recovery,
+        identity_id,
+        unknown,
         flow_type,
-        format!("{}/admin/recovery/code", r.admin_base),
-        None,
-    );
-    f.expires_at = now + expires_in;
-    f.state = FlowState::SentEmail;
-    f.active = Some("code".into());
+        &address::Code,
+        expires_in,
+    )
+    .await?;
+    let now = r.clock.now();
     if flow_type == FlowType::Browser {
         // The browser that will open this flow is not known yet: the code is the credential.
         f.ui.nodes
@@ -253,22 +255,12 @@ pub async fn admin_link(
     expires_in: chrono::Duration,
     return_to: Option<String>,
 ) -> Result<(Flow, String)> {
+    let unknown = Error::bad_request("The requested identity id does not exist.");
+    let browser = FlowType::Browser;
+    let (identity, mut f) =
+        admin_flow(r, identity_id, unknown, browser, &address::Link, expires_in).await?;
+    f.return_to = return_to;
     let now = r.clock.now();
-    let identity = r
-        .persister
-        .get_identity(identity_id, false)
-        .await?
-        .ok_or_else(|| Error::bad_request("The requested identity id does not exist."))?;
-    let mut f = Flow::new(
-        r,
-        Kind::Recovery,
-        FlowType::Browser,
-        format!("{}/admin/recovery/link", r.admin_base),
-        return_to,
-    );
-    f.expires_at = now + expires_in;
-    f.state = FlowState::SentEmail;
-    f.active = Some("link".into());
     f.ui.nodes
         .push(Node::input("default", "csrf_token", "hidden").required());
     f.skip_csrf = true;

@@ -2,7 +2,7 @@
 //! `session` after-hook that logs the new identity in.
 
 use super::csrf::ensure_csrf;
-use super::flow::{self, Flow, FlowState, FlowType, Kind};
+use super::flow::{self, Flow, FlowType, Kind};
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::strategy;
@@ -11,7 +11,7 @@ use super::ui::trait_nodes;
 use crate::error::{id, ApiError, Error, Result};
 use crate::identity::Identity;
 use crate::registry::Registry;
-use crate::session::manager::{self, Issued};
+use crate::session::manager::Issued;
 use crate::session::AuthenticationMethod;
 use serde_json::{json, Value};
 
@@ -104,21 +104,10 @@ pub async fn submit(
     if req.current.is_some() {
         return Err(already_registered());
     }
-    f.ui.reset_messages();
-    if super::request::refuse_browser_signal(&mut f, req) {
-        return Ok(Outcome::Invalid(Box::new(f)));
-    }
-    if f.state == FlowState::PassedChallenge {
-        f.ui.messages.push(text::already_completed());
-        return Ok(Outcome::Invalid(Box::new(f)));
-    }
-    let Some(method) = strategy::find(r, Kind::Registration, body.method.as_deref()) else {
-        f.ui.messages.push(text::no_registration_strategy());
-        f.save(r).await?;
+    let missing = text::no_registration_strategy();
+    let Some(method) = super::submission::method_for(r, req, &mut f, &body, missing).await? else {
         return Ok(Outcome::Invalid(Box::new(f)));
     };
-    f.active = Some(method.id().into());
-    f.transient_payload = body.transient_payload.clone();
     let Some(identity) = method.register(r, req, &mut f, &body.fields).await? else {
         f.save(r).await?;
         return Ok(Outcome::Invalid(Box::new(f)));
@@ -137,18 +126,8 @@ pub async fn submit(
         return Ok(Outcome::Invalid(Box::new(f)));
     }
     let issued = if super::hooks::session_after_registration(r, method.id()) {
-        let amr = AuthenticationMethod {
-            method: method.id().into(),
-            aal: crate::session::Aal::Aal1,
-            completed_at: now,
-            provider: None,
-            organization: None,
-        };
-        let device = manager::DeviceInfo {
-            ip: req.device.ip.clone(),
-            user_agent: req.device.user_agent.clone(),
-            location: req.device.location.clone(),
-        };
+        let amr = AuthenticationMethod::first_factor(method.id(), now);
+        let device = req.device.clone();
         Some(Box::new(
             r.sessions().issue(&identity, vec![amr], device).await?,
         ))
@@ -167,17 +146,7 @@ pub async fn submit(
 }
 
 pub fn after_registration_url(r: &Registry, f: &Flow) -> String {
-    if let Some(rt) = &f.return_to {
-        return rt.clone();
-    }
-    let after = &r.config.selfservice.flows.registration.after;
-    after
-        .pointer("/password/default_browser_return_url")
-        .or_else(|| after.get("default_browser_return_url"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| r.config.selfservice.default_browser_return_url.clone())
-        .unwrap_or_else(|| format!("{}/", r.public_base))
+    super::flow::after_url(r, f, &r.config.selfservice.flows.registration.after)
 }
 
 /// Form fields arrive as strings; turn numeric and boolean traits into JSON numbers and booleans as

@@ -41,11 +41,7 @@ pub async fn init(
         return Err(disabled());
     }
     let return_to = checked_return_to(r, return_to)?;
-    let mut f = Flow::new(r, Kind::Verification, flow_type, req.url.clone(), return_to);
-    f.guard(req.csrf_cookie.clone());
-    address::in_use(r, Purpose::Verification).choose(&mut f);
-    f.save(r).await?;
-    Ok(f)
+    address::new_flow(r, req, Purpose::Verification, flow_type, return_to).await
 }
 
 pub async fn expired(r: &Registry, req: &FlowRequest, old: &Flow) -> Error {

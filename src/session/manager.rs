@@ -19,6 +19,7 @@ pub struct Issued {
 }
 
 /// Where the device information of a new session comes from.
+#[derive(Debug, Clone, Default)]
 pub struct DeviceInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,

@@ -48,6 +48,19 @@ impl Aal {
     }
 }
 
+impl AuthenticationMethod {
+    /// A first factor (`aal1`) completed at `at`.
+    pub fn first_factor(method: &str, at: DateTime<Utc>) -> AuthenticationMethod {
+        AuthenticationMethod {
+            method: method.into(),
+            aal: Aal::Aal1,
+            completed_at: at,
+            provider: None,
+            organization: None,
+        }
+    }
+}
+
 /// How a session was authenticated (one entry per completed method).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthenticationMethod {

@@ -11,7 +11,8 @@ use super::code::Purpose;
 use crate::error::Result;
 use crate::identity::manager::normalize_address;
 use crate::registry::Registry;
-use crate::selfservice::flow::{Flow, FlowState};
+use crate::selfservice::flow::{Flow, FlowState, FlowType, Kind};
+use crate::selfservice::request::FlowRequest;
 use crate::selfservice::text;
 use crate::selfservice::ui::{Message, Node};
 
@@ -150,6 +151,25 @@ pub fn in_use(r: &Registry, purpose: Purpose) -> &'static dyn AddressMethod {
         Some("link") => &Link,
         _ => &Code,
     }
+}
+
+/// A new recovery or verification flow (stored), showing the form of the method in use.
+pub async fn new_flow(
+    r: &Registry,
+    req: &FlowRequest,
+    purpose: Purpose,
+    flow_type: FlowType,
+    return_to: Option<String>,
+) -> Result<Flow> {
+    let kind = match purpose {
+        Purpose::Recovery => Kind::Recovery,
+        Purpose::Verification => Kind::Verification,
+    };
+    let mut f = Flow::new(r, kind, flow_type, req.url.clone(), return_to);
+    f.guard(req.csrf_cookie.clone());
+    in_use(r, purpose).choose(&mut f);
+    f.save(r).await?;
+    Ok(f)
 }
 
 /// Send a code or link for `address` on flow `f` with the method in use, whether or not the

@@ -20,13 +20,7 @@ const ID: &str = "password";
 
 /// The AMR entry of a password.
 fn amr(r: &Registry) -> AuthenticationMethod {
-    AuthenticationMethod {
-        method: ID.into(),
-        aal: crate::session::Aal::Aal1,
-        completed_at: r.clock.now(),
-        provider: None,
-        organization: None,
-    }
+    AuthenticationMethod::first_factor(ID, r.clock.now())
 }
 
 /// A password credential for `hash`.
