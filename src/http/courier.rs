@@ -95,14 +95,9 @@ pub async fn list_courier_messages(
         .persister
         .list_messages(status, get("recipient"), after, keyset.size + 1)
         .await?;
-    let has_more = list.len() as i64 > keyset.size;
-    list.truncate(keyset.size as usize);
-    let next = has_more
-        .then(|| {
-            list.last()
-                .map(|m| B64.encode(format!("{}/{}", m.created_at.timestamp_micros(), m.id)))
-        })
-        .flatten();
+    let next = pagination::cut_page(&mut list, keyset.size, |m| {
+        B64.encode(format!("{}/{}", m.created_at.timestamp_micros(), m.id))
+    });
     let body: Vec<Value> = list.iter().map(|m| message_json(&r, m, None)).collect();
     let res = json_response(StatusCode::OK, &Value::Array(body));
     let base = format!("{}/admin/courier/messages", r.admin_base);

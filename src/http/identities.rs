@@ -272,11 +272,7 @@ pub async fn list_identities(
         .map(|t| Uuid::parse_str(t).map_err(|_| pagination::invalid_token()))
         .transpose()?;
     let mut list = r.persister.list_identities(&q).await?;
-    let has_more = list.len() as i64 > keyset.size;
-    list.truncate(keyset.size as usize);
-    let next = has_more
-        .then(|| list.last().map(|i| i.id.to_string()))
-        .flatten();
+    let next = pagination::cut_page(&mut list, keyset.size, |i| i.id.to_string());
     let body: Vec<Value> = list.iter().map(|i| admin_view(&r, i, &include)).collect();
     let res = json_response(StatusCode::OK, &Value::Array(body));
     Ok(pagination::with_keyset_link(

@@ -215,6 +215,15 @@ pub fn migration_link(
     parts.join(",")
 }
 
+/// Cut a list read with one row more than the page holds down to the page, and return the
+/// `page_token` of the next page (made by `token` from the page's last row) when that extra row
+/// was there.
+pub fn cut_page<T>(list: &mut Vec<T>, size: i64, token: impl Fn(&T) -> String) -> Option<String> {
+    let has_more = list.len() as i64 > size;
+    list.truncate(usize::try_from(size).unwrap_or(0));
+    has_more.then(|| list.last().map(token)).flatten()
+}
+
 /// A keyset page's answer with its `Link` header ([`keyset_link`]).
 pub fn with_keyset_link(
     mut res: axum::response::Response,

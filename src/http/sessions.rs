@@ -121,29 +121,33 @@ pub async fn list_my_sessions(
         .await?
         .ok_or_else(no_session_cookie)?;
     let pairs = query_pairs(&raw);
-    let (offset, size) = pagination::migration_page(&pairs);
+    let identity = me.session.identity_id;
+    let page = (ActiveFilter::Active, Some(me.session.id));
+    let base = format!("{}/sessions", r.public_base);
+    identity_sessions_page(&r, identity, page, &pairs, &base).await
+}
+
+/// One page of an identity's sessions (`active`, without `except`) with its headers.
+async fn identity_sessions_page(
+    r: &Registry,
+    identity: crate::ids::IdentityId,
+    (active, except): (ActiveFilter, Option<crate::ids::SessionId>),
+    pairs: &[(String, String)],
+    base: &str,
+) -> Result<Response> {
+    let (offset, size) = pagination::migration_page(pairs);
     let now = r.clock.now();
     let (sessions, total) = r
         .sessions()
-        .list_of(
-            me.session.identity_id,
-            ActiveFilter::Active,
-            Some(me.session.id),
-            offset,
-            size,
-        )
+        .list_of(identity, active, except, offset, size)
         .await?;
     let res = bytes_response(
         StatusCode::OK,
         sessions_body(&sessions, now, &r.public_base, FULL),
     );
-    let base = format!("{}/sessions", r.public_base);
+    let page = (offset, size);
     Ok(pagination::with_migration_links(
-        res,
-        &base,
-        &pairs,
-        (offset, size),
-        total,
+        res, base, pairs, page, total,
     ))
 }
 
@@ -371,21 +375,8 @@ pub async fn list_identity_sessions(
     let id = parse_uuid(&id)?;
     let pairs = query_pairs(&raw);
     let active = parse_active(&pairs)?;
-    let (offset, size) = pagination::migration_page(&pairs);
-    let now = r.clock.now();
-    let (sessions, total) = r.sessions().list_of(id, active, None, offset, size).await?;
-    let res = bytes_response(
-        StatusCode::OK,
-        sessions_body(&sessions, now, &r.public_base, FULL),
-    );
     let base = format!("{}/admin/identities/{id}/sessions", r.admin_base);
-    Ok(pagination::with_migration_links(
-        res,
-        &base,
-        &pairs,
-        (offset, size),
-        total,
-    ))
+    identity_sessions_page(&r, id, (active, None), &pairs, &base).await
 }
 
 /// `DELETE /admin/identities/{id}/sessions`: delete them all; 404 when there were none.

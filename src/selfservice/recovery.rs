@@ -2,7 +2,6 @@
 //! address; a valid one logs the identity in with a privileged session and continues into a
 //! settings flow. Unknown addresses get the same answer as known ones.
 
-use super::codes::{self, Checked};
 use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowState, FlowType, Kind};
 use super::request::FlowRequest;
@@ -79,19 +78,14 @@ pub async fn check(
     is_link_token: bool,
 ) -> Result<Option<(Issued, Flow)>> {
     let now = r.clock.now();
-    let (kind, digest, method) = if is_link_token {
-        ("recovery_link", codes::link_digest(secret), "link_recovery")
+    let method = if is_link_token {
+        "link_recovery"
     } else {
-        (
-            "recovery_code",
-            codes::code_digest(r, f.id, secret),
-            "code_recovery",
-        )
+        "code_recovery"
     };
     let client = req.client_address.as_deref();
-    let Checked::Valid(code) =
-        codes::consume(r, client, f.id, kind, &digest, is_link_token).await?
-    else {
+    let redeemed = code::redeem(r, client, Purpose::Recovery, f.id, secret, is_link_token).await?;
+    let Some(code) = redeemed else {
         return Ok(None);
     };
     let Some(identity_id) = code.identity_id else {

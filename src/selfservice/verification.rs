@@ -2,13 +2,12 @@
 //! verifiable address, check it, mark the address verified. Unknown addresses get the same answer as
 //! known ones (and an email only where `notify_unknown_recipients` says so).
 
-use super::codes::{self, Checked};
 use super::csrf::ensure_csrf;
 use super::flow::{Flow, FlowState, FlowType, Kind};
 use super::request::FlowRequest;
 use super::return_to::checked_return_to;
 use super::strategy::address;
-use super::strategy::code::Purpose;
+use super::strategy::code::{self, Purpose};
 use super::text;
 use super::ui::Node;
 use crate::error::{Error, Result};
@@ -58,14 +57,9 @@ pub async fn check(
     is_link_token: bool,
 ) -> Result<bool> {
     let now = r.clock.now();
-    let (kind, digest) = if is_link_token {
-        ("verification_link", codes::link_digest(secret))
-    } else {
-        ("verification_code", codes::code_digest(r, f.id, secret))
-    };
-    let Checked::Valid(code) =
-        codes::consume(r, client, f.id, kind, &digest, is_link_token).await?
-    else {
+    let purpose = Purpose::Verification;
+    let redeemed = code::redeem(r, client, purpose, f.id, secret, is_link_token).await?;
+    let Some(code) = redeemed else {
         return Ok(false);
     };
     if let Some(identity_id) = code.identity_id {

@@ -47,6 +47,29 @@ impl Purpose {
     }
 }
 
+/// Redeem a code (typed into flow `flow_id`) or a link token for `purpose`: the stored code when
+/// it is valid, now used; None when it is wrong, expired or used (attempts counted, see
+/// [`codes::consume`]).
+pub async fn redeem(
+    r: &Registry,
+    client: Option<&str>,
+    purpose: Purpose,
+    flow_id: Uuid,
+    secret: &str,
+    is_link: bool,
+) -> Result<Option<crate::persistence::code::StoredCode>> {
+    let digest = if is_link {
+        codes::link_digest(secret)
+    } else {
+        codes::code_digest(r, flow_id, secret)
+    };
+    let kind = purpose.kind(is_link);
+    match codes::consume(r, client, flow_id, &kind, &digest, is_link).await? {
+        codes::Checked::Valid(code) => Ok(Some(code)),
+        codes::Checked::Invalid => Ok(None),
+    }
+}
+
 /// Store a new code (six digits) or link token for an identity's address on a flow; returns the
 /// secret to send. Only its digest is stored.
 pub async fn issue(
