@@ -53,6 +53,8 @@ pub const IMPLEMENTED: &[&str] = &[
     // Acted on by its own start-up warning: the breach check is unavailable.
     "selfservice.methods.password.config.haveibeenpwned_enabled",
     "selfservice.methods.profile.enabled",
+    "selfservice.methods.totp.enabled",
+    "selfservice.methods.totp.config.issuer",
     "selfservice.methods.code.config.lifespan",
     "selfservice.methods.link.config.lifespan",
     "selfservice.flows.error.ui_url",
@@ -147,7 +149,6 @@ pub const NOT_ACTED_ON: &[&str] = &[
     "selfservice.methods.code.config.missing_credential_fallback_enabled",
     "selfservice.methods.link.enabled",
     "selfservice.methods.link.config.base_url",
-    "selfservice.methods.totp",
     "selfservice.methods.lookup_secret",
     "selfservice.methods.webauthn",
     "selfservice.methods.passkey",

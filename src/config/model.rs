@@ -244,6 +244,7 @@ pub struct SelfService {
 pub struct Methods {
     pub password: PasswordMethod,
     pub profile: MethodToggle,
+    pub totp: TotpMethod,
     pub link: MethodWithLifespan,
     pub code: MethodWithLifespan,
 }
@@ -258,6 +259,21 @@ impl Default for MethodToggle {
     fn default() -> Self {
         Self { enabled: true }
     }
+}
+
+/// `selfservice.methods.totp`: off unless enabled.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct TotpMethod {
+    pub enabled: bool,
+    pub config: TotpConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct TotpConfig {
+    /// The issuer authenticator apps show; the public base URL's host when unset.
+    pub issuer: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

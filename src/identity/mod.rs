@@ -4,6 +4,7 @@
 pub mod addresses;
 pub mod admin;
 pub mod manager;
+pub mod totp_key;
 pub mod wire;
 
 use crate::ids::IdentityId;

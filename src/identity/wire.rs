@@ -84,7 +84,14 @@ fn credential_json(c: &Credential, with_config: bool) -> Value {
     m.insert("type".into(), json!(c.kind));
     m.insert("identifiers".into(), json!(c.identifiers));
     if with_config {
-        m.insert("config".into(), c.config.clone());
+        let mut config = c.config.clone();
+        // An authenticator app's key is shown once, when it is set up, and never again.
+        if c.kind == "totp" {
+            if let Some(o) = config.as_object_mut() {
+                o.remove("totp_url");
+            }
+        }
+        m.insert("config".into(), config);
     }
     m.insert("version".into(), json!(c.version));
     m.insert("created_at".into(), json!(rfc3339(&c.created_at)));

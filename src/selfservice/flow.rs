@@ -104,6 +104,10 @@ pub struct Flow {
     /// binding yet: the token is the credential.
     #[serde(default)]
     pub skip_csrf: bool,
+    /// What a method keeps between a flow's requests and never shows (a TOTP key not yet
+    /// confirmed), as Kratos's internal context.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub internal: Map<String, Value>,
 }
 
 /// Where a browser goes after a flow succeeded: the flow's `return_to`, else the flow's
@@ -170,6 +174,7 @@ impl Flow {
             identity_id: None,
             continue_with: Vec::new(),
             skip_csrf: false,
+            internal: Map::new(),
         }
     }
 

@@ -42,6 +42,15 @@ pub fn already_logged_in() -> Error {
         .into()
 }
 
+/// 401 `session_aal1_required`: a higher level asked for without a session.
+pub fn aal1_required() -> Error {
+    ApiError::new(401)
+        .with_id(id::SESSION_AAL1_REQUIRED)
+        .with_reason("You can not requested a higher AAL (AAL2/AAL3) without an active session.")
+        .with_message("aal2 and aal3 can only be requested if a session exists already")
+        .into()
+}
+
 pub async fn init(
     r: &Registry,
     req: &FlowRequest,
@@ -60,13 +69,7 @@ pub async fn init(
     };
     let return_to = checked_return_to(r, q.return_to.as_deref())?;
     if aal == Aal::Aal2 && req.current.is_none() {
-        return Err(ApiError::new(401)
-            .with_id(id::SESSION_AAL1_REQUIRED)
-            .with_reason(
-                "You can not requested a higher AAL (AAL2/AAL3) without an active session.",
-            )
-            .with_message("aal2 and aal3 can only be requested if a session exists already")
-            .into());
+        return Err(aal1_required());
     }
     if let Some((session, _)) = &req.current {
         if !q.refresh && (aal == Aal::Aal1 || session.aal == Aal::Aal2) {
@@ -147,7 +150,7 @@ pub async fn submit(
     )
     .await?;
     if let Some((s, _)) = &req.current {
-        if f.refresh && s.identity_id != identity.id {
+        if (f.refresh || f.requested_aal == Aal::Aal2) && s.identity_id != identity.id {
             f.ui.messages.push(text::invalid_credentials());
             f.save(r).await?;
             return Ok(Outcome::Invalid(Box::new(f)));
@@ -158,7 +161,8 @@ pub async fn submit(
         f.ui.messages.push(text::already_completed());
         return Ok(Outcome::Invalid(Box::new(f)));
     }
-    let issued = sign_in(r, req, f.refresh, &identity, amr).await?;
+    let in_place = f.refresh || f.requested_aal == Aal::Aal2;
+    let issued = sign_in(r, req, in_place, &identity, amr).await?;
     f.ui.clear_secrets();
     f.save(r).await?;
     let redirect_to = after_login_url(r, &f);
@@ -169,18 +173,19 @@ pub async fn submit(
     })
 }
 
-/// The session of a successful login. A refresh re-authenticates the caller's session in place,
-/// as Kratos does (same id, same token, so a native app keeps its token); otherwise a new one.
+/// The session of a successful login. A refresh or a second factor re-authenticates the caller's
+/// session in place, as Kratos does (same id, same token, so a native app keeps its token);
+/// otherwise a new one.
 async fn sign_in(
     r: &Registry,
     req: &FlowRequest,
-    refresh: bool,
+    in_place: bool,
     identity: &Identity,
     amr: AuthenticationMethod,
 ) -> Result<Issued> {
     let device = req.device.clone();
     let sessions = r.sessions();
-    match req.current.clone().filter(|_| refresh) {
+    match req.current.clone().filter(|_| in_place) {
         Some(current) => sessions
             .reauthenticate(current, identity, amr, device)
             .await?

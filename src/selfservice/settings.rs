@@ -144,7 +144,17 @@ pub async fn submit(
     f.ui.reset_messages();
     f.state = FlowState::ShowForm;
     draw(r, req, &mut f, &identity).await?;
-    let Some(method) = strategy::find(r, Kind::Settings, body.method.as_deref()) else {
+    // Unlinking an authenticator app names its method by itself, as Kratos reads it.
+    let unlink = matches!(
+        body.fields.get("totp_unlink"),
+        Some(serde_json::Value::Bool(true))
+    ) || body.fields.get("totp_unlink").and_then(|v| v.as_str()) == Some("true");
+    let named = if unlink {
+        Some("totp")
+    } else {
+        body.method.as_deref()
+    };
+    let Some(method) = strategy::find(r, &f, named) else {
         f.ui.messages.push(Message::error(4010004, "Could not find a strategy to update your settings. Did you fill out the form correctly?"));
         f.save(r).await?;
         return Ok(Outcome::Flow(Box::new(f), Box::new(identity)));

@@ -28,7 +28,7 @@ pub async fn method_for(
         f.ui.messages.push(text::already_completed());
         return Ok(None);
     }
-    let Some(method) = strategy::find(r, f.kind, body.method.as_deref()) else {
+    let Some(method) = strategy::find(r, f, body.method.as_deref()) else {
         f.ui.messages.push(missing);
         f.save(r).await?;
         return Ok(None);

@@ -57,6 +57,16 @@ pub struct Node {
 }
 
 impl Node {
+    fn of(kind: &str, group: &str, attributes: Map<String, Value>) -> Node {
+        Node {
+            kind: kind.into(),
+            group: group.into(),
+            attributes,
+            messages: Vec::new(),
+            meta: Map::new(),
+        }
+    }
+
     /// An `<input>` node.
     pub fn input(group: &str, name: &str, input_type: &str) -> Node {
         let mut attributes = Map::new();
@@ -64,13 +74,28 @@ impl Node {
         attributes.insert("type".into(), json!(input_type));
         attributes.insert("disabled".into(), json!(false));
         attributes.insert("node_type".into(), json!("input"));
-        Node {
-            kind: "input".into(),
-            group: group.into(),
-            attributes,
-            messages: Vec::new(),
-            meta: Map::new(),
-        }
+        Node::of("input", group, attributes)
+    }
+    /// An `<img>` node (a QR code).
+    pub fn image(group: &str, id: &str, src: &str, width: u32, height: u32) -> Node {
+        let mut attributes = Map::new();
+        attributes.insert("src".into(), json!(src));
+        attributes.insert("id".into(), json!(id));
+        attributes.insert("width".into(), json!(width));
+        attributes.insert("height".into(), json!(height));
+        attributes.insert("node_type".into(), json!("img"));
+        Node::of("img", group, attributes)
+    }
+    /// A text node (a secret to copy, codes to write down).
+    pub fn text(group: &str, id: &str, text: Message) -> Node {
+        let mut attributes = Map::new();
+        attributes.insert(
+            "text".into(),
+            serde_json::to_value(text).unwrap_or(Value::Null),
+        );
+        attributes.insert("id".into(), json!(id));
+        attributes.insert("node_type".into(), json!("text"));
+        Node::of("text", group, attributes)
     }
     pub fn required(mut self) -> Node {
         self.attributes.insert("required".into(), json!(true));
@@ -99,6 +124,9 @@ impl Node {
     }
     /// Keep attribute order stable: name, type, value, required, autocomplete, …, disabled, node_type.
     fn ordered(&self) -> Map<String, Value> {
+        if self.kind != "input" {
+            return self.attributes.clone();
+        }
         let order = [
             "name",
             "type",

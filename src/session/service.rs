@@ -84,6 +84,24 @@ impl Sessions<'_> {
         .await
     }
 
+    /// Record a method completed within a session (a second factor set up in settings): it joins
+    /// `authentication_methods` and the assurance level follows; false when the session was
+    /// revoked meanwhile.
+    pub async fn add_method(
+        &self,
+        session: &Session,
+        method: AuthenticationMethod,
+    ) -> Result<bool> {
+        let mut s = session.clone();
+        s.authentication_methods.push(method);
+        s.aal = super::aal_of(&s.authentication_methods);
+        s.updated_at = self.clock.now();
+        let record = s.to_record();
+        self.store
+            .unit(move |p| async move { p.reauthenticate_session(&record).await })
+            .await
+    }
+
     /// The active session a session token names (whoami); it may come from the session cache.
     pub async fn resolve(&self, token: &str) -> Result<Option<Arc<Cached>>> {
         let Some(digest) = presented(token) else {

@@ -237,7 +237,11 @@ async fn a_kratos_config_file_starts_the_server_unchanged() {
         log.contains("accepted but not implemented"),
         "one warning line for unimplemented keys: {log}"
     );
-    assert!(log.contains("selfservice.methods.totp"), "{log}");
+    assert!(log.contains("secrets.cipher"), "{log}");
+    assert!(
+        !log.contains("selfservice.methods.totp"),
+        "TOTP is acted on: {log}"
+    );
     assert!(
         !log.contains("lets any web site read"),
         "listed origins need no CORS warning: {log}"

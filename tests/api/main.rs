@@ -19,3 +19,4 @@ mod sdk;
 mod sdk_flows;
 mod sdk_support;
 mod sessions;
+mod totp;

@@ -13,13 +13,14 @@ pub mod address;
 pub mod code;
 mod password;
 mod profile;
+mod totp;
 
 use super::flow::{Flow, Kind};
 use super::request::FlowRequest;
 use crate::error::Result;
 use crate::identity::Identity;
 use crate::registry::Registry;
-use crate::session::{AuthenticationMethod, Session};
+use crate::session::{Aal, AuthenticationMethod, Session};
 use futures::future::BoxFuture;
 use serde_json::Value;
 
@@ -87,6 +88,12 @@ pub trait Strategy: Send + Sync {
     /// Whether the method takes part in flows of this kind.
     fn takes_part(&self, kind: Kind) -> bool;
 
+    /// The assurance level a login with this method reaches: a login flow offers and accepts
+    /// only the methods of the level it was opened for (`aal=aal2`: the second factors).
+    fn login_aal(&self) -> Aal {
+        Aal::Aal1
+    }
+
     /// Add the method's nodes to a new flow. `identity` is the settings flow's owner.
     fn nodes<'a>(
         &'a self,
@@ -134,19 +141,21 @@ pub trait Strategy: Send + Sync {
 }
 
 /// Every method Ostiary has, in the order their nodes appear.
-static ALL: &[&dyn Strategy] = &[&profile::Profile, &password::Password];
+static ALL: &[&dyn Strategy] = &[&profile::Profile, &password::Password, &totp::Totp];
 
-/// The enabled methods taking part in flows of `kind`, in node order.
-pub fn for_flow(r: &Registry, kind: Kind) -> impl Iterator<Item = &'static dyn Strategy> + '_ {
-    ALL.iter()
-        .copied()
-        .filter(move |s| s.takes_part(kind) && s.enabled(r))
+/// The enabled methods taking part in flow `f`, in node order (for a login flow, those of the
+/// assurance level it asks for).
+pub fn for_flow<'a>(r: &'a Registry, f: &Flow) -> impl Iterator<Item = &'static dyn Strategy> + 'a {
+    let (kind, aal) = (f.kind, f.requested_aal);
+    ALL.iter().copied().filter(move |s| {
+        s.takes_part(kind) && s.enabled(r) && (kind != Kind::Login || s.login_aal() == aal)
+    })
 }
 
-/// The enabled method of a submission's `method`, if it takes part in flows of `kind`.
-pub fn find(r: &Registry, kind: Kind, method: Option<&str>) -> Option<&'static dyn Strategy> {
+/// The enabled method of a submission's `method`, if it takes part in flow `f`.
+pub fn find(r: &Registry, f: &Flow, method: Option<&str>) -> Option<&'static dyn Strategy> {
     let method = method?;
-    for_flow(r, kind).find(|s| s.id() == method)
+    for_flow(r, f).find(|s| s.id() == method)
 }
 
 /// Add the nodes of every enabled method of the flow's kind.
@@ -156,7 +165,8 @@ pub async fn draw(
     f: &mut Flow,
     identity: Option<&Identity>,
 ) -> Result<()> {
-    for s in for_flow(r, f.kind) {
+    let methods: Vec<&'static dyn Strategy> = for_flow(r, f).collect();
+    for s in methods {
         s.nodes(r, req, f, identity).await?;
     }
     Ok(())
