@@ -15,9 +15,10 @@
 //! - [`hash`]: password hashers and verification of imported hashes, on their own threads.
 //! - [`persistence`]: all SQL, migrations and transactions, on SQLite and PostgreSQL; the janitor.
 //! - [`error`]: the one error type, carrying the Kratos error id and HTTP status.
-//! - [`ids`], [`json`], [`random`], [`time`], [`clock`]: identity and session ids as distinct types,
-//!   JSON as Kratos writes it, random strings, time.
+//! - [`aal`], [`ids`], [`json`], [`random`], [`time`], [`clock`]: identity and session ids as distinct types,
+//!   assurance levels, JSON as Kratos writes it, random strings, time.
 
+pub mod aal;
 pub mod cli;
 pub mod clock;
 pub mod config;

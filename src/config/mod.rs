@@ -73,6 +73,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "selfservice.flows.settings.ui_url",
     "selfservice.flows.settings.lifespan",
     "selfservice.flows.settings.privileged_session_max_age",
+    "selfservice.flows.settings.required_aal",
     "selfservice.flows.settings.after.default_browser_return_url",
     "selfservice.flows.settings.after.password.hooks[revoke_active_sessions]",
     "selfservice.flows.recovery.enabled",
@@ -98,6 +99,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "courier.message_retries",
     "session.lifespan",
     "session.earliest_possible_extend",
+    "session.whoami.required_aal",
     "session.cookie",
     "cookies",
     "secrets.default",
@@ -185,8 +187,6 @@ pub const NOT_ACTED_ON: &[&str] = &[
     "selfservice.flows.registration.after.webauthn",
     "selfservice.flows.registration.after.passkey",
     "selfservice.flows.registration.after.oidc",
-    // No MFA yet: the AAL a settings change or whoami requires is always aal1.
-    "selfservice.flows.settings.required_aal",
     "selfservice.flows.settings.after.hooks",
     "selfservice.flows.settings.after.password.default_browser_return_url",
     "selfservice.flows.settings.after.profile",
@@ -202,7 +202,8 @@ pub const NOT_ACTED_ON: &[&str] = &[
     "courier.delivery_strategy",
     "courier.http",
     "courier.channels",
-    "session.whoami",
+    // `tokenize_as` has no tokenizer yet.
+    "session.whoami.tokenizer",
     "secrets.cipher",
     "secrets.pagination",
     "hashers.argon2.expected_duration",
@@ -334,13 +335,22 @@ impl Config {
                 "must be between 4 and 31".into(),
             ));
         }
-        match self.session.whoami.required_aal.as_str() {
-            "aal1" | "highest_available" => {}
-            other => {
+        let settings_aal = self.selfservice.flows.settings.required_aal.as_deref();
+        for (key, value) in [
+            (
+                "session.whoami.required_aal",
+                self.session.whoami.required_aal.as_str(),
+            ),
+            (
+                "selfservice.flows.settings.required_aal",
+                settings_aal.unwrap_or("highest_available"),
+            ),
+        ] {
+            if !matches!(value, "aal1" | "highest_available") {
                 return Err(invalid(
-                    "session.whoami.required_aal",
-                    format!("must be \"aal1\" or \"highest_available\", got {other:?}"),
-                ))
+                    key,
+                    format!("must be \"aal1\" or \"highest_available\", got {value:?}"),
+                ));
             }
         }
         if let Some(n) = self.ostiary.hashing.niceness {
@@ -493,10 +503,8 @@ mod tests {
             got,
             [
                 "hashers.argon2.dedicated_memory",
-                "selfservice.flows.settings.required_aal",
                 "selfservice.methods.password.config.migrate_hook",
                 "serve.public.cors.options_passthrough",
-                "session.whoami",
             ]
         );
     }

@@ -167,6 +167,8 @@ async fn get_flow(
                 .with_reason("The flow was initiated for another identity.")
                 .into());
         }
+        let back = crate::selfservice::flow::ui_redirect(&r, Kind::Settings, f.id);
+        settings::check_aal(&r, session, Some(&back))?;
         let i = r
             .persister
             .get_identity(session.identity_id, false)

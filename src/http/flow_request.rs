@@ -182,6 +182,20 @@ pub async fn error_response(r: &Registry, e: Error, is_json: bool) -> Response {
         return e.into_response();
     }
     let api = super::error::to_api(e);
+    // A second factor or a fresh login is due: the browser goes to where that happens.
+    if matches!(
+        api.id,
+        Some(crate::error::id::SESSION_AAL2_REQUIRED | crate::error::id::SESSION_REFRESH_REQUIRED)
+    ) {
+        let to = api
+            .extra
+            .as_ref()
+            .and_then(|x| x.get("redirect_browser_to"))
+            .and_then(serde_json::Value::as_str);
+        if let Some(to) = to {
+            return see_other(to);
+        }
+    }
     let id = uuid::Uuid::new_v4();
     let body = error_body(&api, None)["error"].clone();
     if let Err(err) = r.persister.save_error(id, &body, r.clock.now()).await {

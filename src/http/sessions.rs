@@ -70,6 +70,7 @@ pub async fn to_session(
         // saying `"active": false`.
         return Err(no_session_whoami());
     }
+    crate::selfservice::login::check_whoami_aal(&r, &found.session)?;
     let mut reissue =
         matches!(via, Via::Cookie(issued) if issued < found.session.expires_at.timestamp_micros());
     let mut extended = None;
@@ -120,6 +121,7 @@ pub async fn list_my_sessions(
     let me = authenticate(&r, &headers)
         .await?
         .ok_or_else(no_session_cookie)?;
+    crate::selfservice::login::check_whoami_aal(&r, &me.session)?;
     let pairs = query_pairs(&raw);
     let identity = me.session.identity_id;
     let page = (ActiveFilter::Active, Some(me.session.id));

@@ -7,6 +7,7 @@ pub mod manager;
 pub mod totp_key;
 pub mod wire;
 
+use crate::aal::Aal;
 use crate::ids::IdentityId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,9 @@ pub struct Identity {
     pub updated_at: DateTime<Utc>,
     /// The stored version this copy was read at (optimistic concurrency); never on the wire.
     pub version: i64,
+    /// The highest assurance level its credentials allowed when it was last stored (what a
+    /// session check compares without loading credentials); never on the wire.
+    pub available_aal: Aal,
 }
 
 impl Identity {
@@ -126,6 +130,30 @@ impl Identity {
             created_at: now,
             updated_at: now,
             version: 0,
+            available_aal: Aal::Aal0,
+        }
+    }
+
+    /// The highest assurance level the identity's credentials allow, as Kratos counts it: aal2
+    /// with a second factor set up (an authenticator app, backup codes), else aal1 with any
+    /// credential, else aal0. Needs the credentials loaded.
+    pub fn compute_available_aal(&self) -> Aal {
+        let second = |kind: &str, key: &str| {
+            self.credentials
+                .get(kind)
+                .and_then(|c| c.config.get(key))
+                .is_some_and(|v| match v {
+                    Value::String(s) => !s.is_empty(),
+                    Value::Array(a) => !a.is_empty(),
+                    _ => false,
+                })
+        };
+        if second("totp", "totp_url") || second("lookup_secret", "recovery_codes") {
+            Aal::Aal2
+        } else if self.credentials.is_empty() {
+            Aal::Aal0
+        } else {
+            Aal::Aal1
         }
     }
 

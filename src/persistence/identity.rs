@@ -33,7 +33,7 @@ impl Persister {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES ({})",
-            placeholders(0, 13)
+            placeholders(0, 14)
         ))
         .bind(identity.id.to_string())
         .bind(&identity.schema_id)
@@ -48,6 +48,7 @@ impl Persister {
         .bind(to_micros(identity.created_at))
         .bind(to_micros(identity.updated_at))
         .bind(identity.version)
+        .bind(identity.compute_available_aal().as_str())
         .execute(&mut *tx)
         .await
         .map_err(|e| on_unique(e, CONFLICT_REASON))?;
@@ -70,7 +71,8 @@ impl Persister {
         let updated = sqlx::query(
             "UPDATE identities SET schema_id = $1, state = $2, state_changed_at = $3, traits = $4, \
              metadata_public = $5, metadata_admin = $6, external_id = $7, organization_id = $8, \
-             updated_at = $9, addresses = $10, version = version + 1 WHERE id = $11 AND version = $12",
+             updated_at = $9, addresses = $10, version = version + 1, available_aal = $13 \
+             WHERE id = $11 AND version = $12",
         )
         .bind(&identity.schema_id)
         .bind(identity.state.as_str())
@@ -84,6 +86,7 @@ impl Persister {
         .bind(addresses_json(identity))
         .bind(identity.id.to_string())
         .bind(identity.version)
+        .bind(identity.compute_available_aal().as_str())
         .execute(&mut *tx)
         .await
         .map_err(|e| on_unique(e, CONFLICT_REASON))?

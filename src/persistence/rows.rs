@@ -1,5 +1,6 @@
 //! Row structs shared by the persistence files, and their conversion to domain values.
 
+use crate::aal::Aal;
 use crate::error::{Error, Result};
 use crate::identity::{Credential, Identity, RecoveryAddress, State, VerifiableAddress};
 use crate::time::from_micros;
@@ -21,7 +22,7 @@ pub(crate) fn opt_json(s: Option<String>) -> Result<Option<Value>> {
 
 pub(crate) const IDENTITY_COLUMNS: &str = "id, schema_id, state, state_changed_at, traits, \
      metadata_public, metadata_admin, external_id, organization_id, addresses, created_at, updated_at, \
-     version";
+     version, available_aal";
 
 /// The `identities.addresses` document.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -55,6 +56,7 @@ pub(crate) struct IdentityRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
+    pub available_aal: Option<String>,
 }
 
 impl IdentityRow {
@@ -77,6 +79,12 @@ impl IdentityRow {
             created_at: from_micros(self.created_at),
             updated_at: from_micros(self.updated_at),
             version: self.version,
+            // Rows from before the column: a session check treats them as single-factor.
+            available_aal: self
+                .available_aal
+                .as_deref()
+                .and_then(Aal::parse)
+                .unwrap_or(Aal::Aal1),
         })
     }
 }

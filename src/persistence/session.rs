@@ -67,6 +67,7 @@ struct SessionIdentityRow {
     i_created_at: i64,
     i_updated_at: i64,
     i_version: i64,
+    i_available_aal: Option<String>,
     #[sqlx(flatten)]
     marker: Marker,
 }
@@ -87,6 +88,7 @@ impl SessionIdentityRow {
             created_at: self.i_created_at,
             updated_at: self.i_updated_at,
             version: self.i_version,
+            available_aal: self.i_available_aal,
         }
         .into_identity()?;
         let mut record = self.session.into_record_under(&self.marker)?;

@@ -51,6 +51,39 @@ pub fn aal1_required() -> Error {
         .into()
 }
 
+/// 403 `session_aal2_required`: the session must complete a second factor first; the browser
+/// is sent to an aal2 login flow (returning to `return_to` when given).
+pub fn aal2_required(r: &Registry, return_to: Option<&str>) -> Error {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("aal", "aal2");
+    if let Some(rt) = return_to {
+        q.append_pair("return_to", rt);
+    }
+    let url = format!(
+        "{}/self-service/login/browser?{}",
+        r.public_base,
+        q.finish()
+    );
+    ApiError::new(403)
+        .with_id(id::SESSION_AAL2_REQUIRED)
+        .with_reason("An active session was found but it does not fulfill the requested Authenticator Assurance Level. Please verify yourself with a second factor to resolve this issue.")
+        .with_message("Session does not fulfill the requested Authenticator Assurance Level")
+        .with_detail("redirect_browser_to", url.clone())
+        .with_extra("redirect_browser_to", url)
+        .into()
+}
+
+/// Refuse a session that `session.whoami.required_aal` does not allow (whoami, the session list).
+pub fn check_whoami_aal(r: &Registry, session: &crate::session::Session) -> Result<()> {
+    use crate::session::required_aal::{satisfies, RequiredAal};
+    let required = RequiredAal::from_config(Some(r.config.session.whoami.required_aal.as_str()));
+    if satisfies(session, required) {
+        Ok(())
+    } else {
+        Err(aal2_required(r, None))
+    }
+}
+
 pub async fn init(
     r: &Registry,
     req: &FlowRequest,

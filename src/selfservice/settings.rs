@@ -15,6 +15,18 @@ use crate::session::Session;
 
 pub use super::strategy::Submission;
 
+/// Refuse a session that `selfservice.flows.settings.required_aal` does not allow; the browser
+/// comes back to `return_to` after its second factor.
+pub fn check_aal(r: &Registry, session: &Session, return_to: Option<&str>) -> Result<()> {
+    use crate::session::required_aal::{satisfies, RequiredAal};
+    let configured = r.config.selfservice.flows.settings.required_aal.as_deref();
+    if satisfies(session, RequiredAal::from_config(configured)) {
+        Ok(())
+    } else {
+        Err(super::login::aal2_required(r, return_to))
+    }
+}
+
 pub fn no_session() -> Error {
     Error::session_inactive("No active session was found in this request.")
 }
@@ -50,6 +62,7 @@ pub async fn init(
 ) -> Result<(Flow, Identity)> {
     let return_to = checked_return_to(r, return_to)?;
     let (session, _) = req.current.as_ref().ok_or_else(no_session)?;
+    check_aal(r, session, None)?;
     let identity = r
         .persister
         .get_identity(session.identity_id, true)
@@ -107,6 +120,11 @@ async fn owner(r: &Registry, req: &FlowRequest, f: &Flow) -> Result<Identity> {
             .with_message("The requested action was forbidden")
             .into());
     }
+    check_aal(
+        r,
+        session,
+        Some(&super::flow::ui_redirect(r, Kind::Settings, f.id)),
+    )?;
     r.persister
         .get_identity(session.identity_id, true)
         .await?

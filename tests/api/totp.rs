@@ -173,9 +173,36 @@ both_backends_with!(
         assert!(!cred.to_string().contains(secret), "{cred}");
 
         // A new password login is aal1; a login flow with aal=aal2 asks for the app's code.
+        // Until it does, whoami, the session list and settings refuse it (Kratos's default
+        // `highest_available`), pointing the browser at an aal2 login.
         let second = app.native_login("otp@example.com", PASSWORD).await;
-        let (_, me) = app.whoami(&second).await;
-        assert_eq!(me["authenticator_assurance_level"], "aal1");
+        let (status, refused) = app.whoami(&second).await;
+        assert_eq!(status, 403, "{refused}");
+        assert_eq!(refused["error"]["id"], "session_aal2_required");
+        assert_eq!(
+            refused["redirect_browser_to"],
+            app.public("/self-service/login/browser?aal=aal2")
+        );
+        assert_eq!(
+            refused["error"]["details"]["redirect_browser_to"],
+            refused["redirect_browser_to"]
+        );
+        let listed = reqwest::Client::new()
+            .get(app.public("/sessions"))
+            .header("X-Session-Token", &second)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status(), 403);
+        let settings = reqwest::Client::new()
+            .get(app.public("/self-service/settings/api"))
+            .header("X-Session-Token", &second)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(settings.status(), 403);
+        let settings: Value = settings.json().await.unwrap();
+        assert_eq!(settings["error"]["id"], "session_aal2_required");
         let (status, flow) = aal2_login_flow(&app, &second).await;
         assert_eq!(status, 200, "{flow}");
         assert_eq!(flow["requested_aal"], "aal2");
@@ -347,5 +374,37 @@ both_backends_with!(
         // Nothing was set up: the session is still aal1.
         let (_, me) = app.whoami(&token).await;
         assert_eq!(me["authenticator_assurance_level"], "aal1");
+    }
+);
+
+both_backends_with!(
+    required_aal_aal1_lets_a_first_factor_session_through,
+    {
+        let mut o = overlay();
+        o["session"] = json!({"whoami": {"required_aal": "aal1"}});
+        o["selfservice"]["flows"] = json!({"settings": {"required_aal": "aal1"}});
+        o
+    },
+    |app: TestApp| async move {
+        app.create_identity("lenient@example.com", Some(PASSWORD))
+            .await;
+        let first = app.native_login("lenient@example.com", PASSWORD).await;
+        let flow = api_flow(&app, "settings", Some(&first)).await;
+        let url = scan(&flow);
+        let (status, _) = submit_flow(
+            &app,
+            "settings",
+            &flow,
+            json!({"method": "totp", "totp_code": code_now(&url)}),
+            Some(&first),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let second = app.native_login("lenient@example.com", PASSWORD).await;
+        let (status, me) = app.whoami(&second).await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["authenticator_assurance_level"], "aal1");
+        api_flow(&app, "settings", Some(&second)).await;
     }
 );
