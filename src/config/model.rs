@@ -245,6 +245,7 @@ pub struct Methods {
     pub password: PasswordMethod,
     pub profile: MethodToggle,
     pub totp: TotpMethod,
+    pub lookup_secret: OffByDefault,
     pub link: MethodWithLifespan,
     pub code: MethodWithLifespan,
 }
@@ -259,6 +260,13 @@ impl Default for MethodToggle {
     fn default() -> Self {
         Self { enabled: true }
     }
+}
+
+/// A method that is off unless enabled (`selfservice.methods.lookup_secret`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct OffByDefault {
+    pub enabled: bool,
 }
 
 /// `selfservice.methods.totp`: off unless enabled.

@@ -60,15 +60,22 @@ pub async fn update_settings_flow(
         }
         let sub = settings::Submission::read(v.clone());
         let api = f.flow_type == FlowType::Api;
-        let settings::Outcome::Flow(f, identity) = settings::submit(&r, &req, f, sub)
+        let outcome = settings::submit(&r, &req, f, sub)
             .await
             .map_err(|e| (e, api))?;
-        let identity = identity_json(&identity, &r.public_base, View::Public);
-        let status = if f.state == FlowState::Success {
-            StatusCode::OK
-        } else {
-            StatusCode::BAD_REQUEST
+        let (f, identity, status) = match outcome {
+            settings::Outcome::Shown(f, identity) => {
+                if !api && !req.is_json {
+                    return Ok(see_other(&flow::ui_redirect(&r, Kind::Settings, f.id)));
+                }
+                (f, identity, StatusCode::OK)
+            }
+            settings::Outcome::Flow(f, identity) if f.state == FlowState::Success => {
+                (f, identity, StatusCode::OK)
+            }
+            settings::Outcome::Flow(f, identity) => (f, identity, StatusCode::BAD_REQUEST),
         };
+        let identity = identity_json(&identity, &r.public_base, View::Public);
         if !api && !req.is_json && f.state == FlowState::Success {
             let after = r
                 .config
@@ -91,20 +98,6 @@ pub async fn update_settings_flow(
     .await;
     match result {
         Ok(res) => res,
-        Err((e, api)) => {
-            if let Error::Api(a) = &e {
-                if !api && !is_json && a.id == Some(crate::error::id::SESSION_REFRESH_REQUIRED) {
-                    if let Some(url) = a
-                        .extra
-                        .as_ref()
-                        .and_then(|x| x.get("redirect_browser_to"))
-                        .and_then(Value::as_str)
-                    {
-                        return see_other(url);
-                    }
-                }
-            }
-            error_response(&r, e, api || is_json).await
-        }
+        Err((e, api)) => error_response(&r, e, api || is_json).await,
     }
 }

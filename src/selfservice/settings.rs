@@ -108,6 +108,9 @@ pub fn refresh_required(r: &Registry, f: &Flow) -> Error {
 pub enum Outcome {
     /// Saved or invalid: the flow (state `success` with message 1050001 when saved).
     Flow(Box<Flow>, Box<Identity>),
+    /// A method's next step to show (backup codes revealed or generated): answered 200, and a
+    /// browser goes back to the flow's page.
+    Shown(Box<Flow>, Box<Identity>),
 }
 
 /// The identity of the caller's session, which must be the one the flow was created for.
@@ -162,16 +165,9 @@ pub async fn submit(
     f.ui.reset_messages();
     f.state = FlowState::ShowForm;
     draw(r, req, &mut f, &identity).await?;
-    // Unlinking an authenticator app names its method by itself, as Kratos reads it.
-    let unlink = matches!(
-        body.fields.get("totp_unlink"),
-        Some(serde_json::Value::Bool(true))
-    ) || body.fields.get("totp_unlink").and_then(|v| v.as_str()) == Some("true");
-    let named = if unlink {
-        Some("totp")
-    } else {
-        body.method.as_deref()
-    };
+    // Some fields name their method by themselves (`totp_unlink`, the backup-code buttons).
+    let claimed = strategy::for_flow(r, &f).find(|s| s.claims(&body.fields));
+    let named = claimed.map(|s| s.id()).or(body.method.as_deref());
     let Some(method) = strategy::find(r, &f, named) else {
         f.ui.messages.push(Message::error(4010004, "Could not find a strategy to update your settings. Did you fill out the form correctly?"));
         f.save(r).await?;
@@ -185,6 +181,10 @@ pub async fn submit(
         Changed::Invalid => {
             f.save(r).await?;
             return Ok(Outcome::Flow(Box::new(f), Box::new(identity)));
+        }
+        Changed::Shown => {
+            f.save(r).await?;
+            return Ok(Outcome::Shown(Box::new(f), Box::new(identity)));
         }
         Changed::Saved(updated) => identity = *updated,
     }

@@ -20,6 +20,14 @@ use uuid::Uuid;
 pub use crate::aal::Aal;
 
 impl AuthenticationMethod {
+    /// A second factor (`aal2`) completed at `at`.
+    pub fn second_factor(method: &str, at: DateTime<Utc>) -> AuthenticationMethod {
+        AuthenticationMethod {
+            aal: Aal::Aal2,
+            ..AuthenticationMethod::first_factor(method, at)
+        }
+    }
+
     /// A first factor (`aal1`) completed at `at`.
     pub fn first_factor(method: &str, at: DateTime<Utc>) -> AuthenticationMethod {
         AuthenticationMethod {

@@ -10,6 +10,7 @@ mod helpers;
 mod identities;
 mod identity_races;
 mod login_hardening;
+mod lookup_secret;
 mod method_toggles;
 mod native;
 mod parity;

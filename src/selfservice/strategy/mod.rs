@@ -11,6 +11,7 @@
 
 pub mod address;
 pub mod code;
+mod lookup;
 mod password;
 mod profile;
 mod totp;
@@ -34,10 +35,12 @@ pub struct LoggedIn {
     pub identifier: String,
 }
 
-/// A settings change a method made (already stored) or refused (messages on the flow).
+/// A settings change a method made (already stored), refused (messages on the flow), or a next
+/// step of the method to show (backup codes revealed or generated: nothing stored, no success).
 pub enum Changed {
     Saved(Box<Identity>),
     Invalid,
+    Shown,
 }
 
 /// The fields a submission carries for the methods, as one JSON object (form posts are unflattened
@@ -87,6 +90,12 @@ pub trait Strategy: Send + Sync {
 
     /// Whether the method takes part in flows of this kind.
     fn takes_part(&self, kind: Kind) -> bool;
+
+    /// Whether a settings submission belongs to this method whatever its `method` says (fields
+    /// only this method posts, such as `totp_unlink` or the backup-code buttons).
+    fn claims(&self, _fields: &Fields) -> bool {
+        false
+    }
 
     /// The assurance level a login with this method reaches: a login flow offers and accepts
     /// only the methods of the level it was opened for (`aal=aal2`: the second factors).
@@ -141,7 +150,12 @@ pub trait Strategy: Send + Sync {
 }
 
 /// Every method Ostiary has, in the order their nodes appear.
-static ALL: &[&dyn Strategy] = &[&profile::Profile, &password::Password, &totp::Totp];
+static ALL: &[&dyn Strategy] = &[
+    &profile::Profile,
+    &password::Password,
+    &lookup::Lookup,
+    &totp::Totp,
+];
 
 /// The enabled methods taking part in flow `f`, in node order (for a login flow, those of the
 /// assurance level it asks for).

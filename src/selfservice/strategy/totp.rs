@@ -41,6 +41,10 @@ impl Strategy for Totp {
         Aal::Aal2
     }
 
+    fn claims(&self, fields: &Fields) -> bool {
+        unlink_asked(fields)
+    }
+
     fn nodes<'a>(
         &'a self,
         r: &'a Registry,
@@ -242,10 +246,7 @@ async fn login(
     }
     Ok(Some(LoggedIn {
         identity,
-        method: AuthenticationMethod {
-            aal: Aal::Aal2,
-            ..AuthenticationMethod::first_factor(ID, now)
-        },
+        method: AuthenticationMethod::second_factor(ID, now),
         identifier: String::new(),
     }))
 }
@@ -316,10 +317,7 @@ async fn update_settings(
     r.sessions().update_identity(&updated).await?;
     f.internal.remove(PENDING);
     // The code just typed is a second factor of the session that typed it.
-    let method = AuthenticationMethod {
-        aal: Aal::Aal2,
-        ..AuthenticationMethod::first_factor(ID, now)
-    };
+    let method = AuthenticationMethod::second_factor(ID, now);
     r.sessions().add_method(session, method).await?;
     Ok(Changed::Saved(Box::new(updated)))
 }
