@@ -54,16 +54,7 @@ pub fn aal1_required() -> Error {
 /// 403 `session_aal2_required`: the session must complete a second factor first; the browser
 /// is sent to an aal2 login flow (returning to `return_to` when given).
 pub fn aal2_required(r: &Registry, return_to: Option<&str>) -> Error {
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    q.append_pair("aal", "aal2");
-    if let Some(rt) = return_to {
-        q.append_pair("return_to", rt);
-    }
-    let url = format!(
-        "{}/self-service/login/browser?{}",
-        r.public_base,
-        q.finish()
-    );
+    let url = aal2_login_url(r, return_to);
     ApiError::new(403)
         .with_id(id::SESSION_AAL2_REQUIRED)
         .with_reason("An active session was found but it does not fulfill the requested Authenticator Assurance Level. Please verify yourself with a second factor to resolve this issue.")
@@ -73,11 +64,30 @@ pub fn aal2_required(r: &Registry, return_to: Option<&str>) -> Error {
         .into()
 }
 
-/// Refuse a session that `session.whoami.required_aal` does not allow (whoami, the session list).
-pub fn check_whoami_aal(r: &Registry, session: &crate::session::Session) -> Result<()> {
+/// Where a browser completes its second factor: an aal2 login flow, then `return_to`.
+pub fn aal2_login_url(r: &Registry, return_to: Option<&str>) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("aal", "aal2");
+    if let Some(rt) = return_to {
+        q.append_pair("return_to", rt);
+    }
+    format!(
+        "{}/self-service/login/browser?{}",
+        r.public_base,
+        q.finish()
+    )
+}
+
+/// Whether `session.whoami.required_aal` lets this session through as it is.
+pub fn whoami_allows(r: &Registry, session: &crate::session::Session) -> bool {
     use crate::session::required_aal::{satisfies, RequiredAal};
     let required = RequiredAal::from_config(Some(r.config.session.whoami.required_aal.as_str()));
-    if satisfies(session, required) {
+    satisfies(session, required)
+}
+
+/// Refuse a session that `session.whoami.required_aal` does not allow (whoami, the session list).
+pub fn check_whoami_aal(r: &Registry, session: &crate::session::Session) -> Result<()> {
+    if whoami_allows(r, session) {
         Ok(())
     } else {
         Err(aal2_required(r, None))

@@ -4,7 +4,7 @@ use crate::both_backends;
 use crate::helpers::{new_client, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
-fn csrf_value(flow: &Value) -> String {
+pub(crate) fn csrf_value(flow: &Value) -> String {
     flow["ui"]["nodes"]
         .as_array()
         .unwrap()

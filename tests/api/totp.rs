@@ -408,3 +408,66 @@ both_backends_with!(
         api_flow(&app, "settings", Some(&second)).await;
     }
 );
+
+both_backends_with!(
+    a_first_factor_login_sends_the_browser_on_to_its_second_factor,
+    overlay(),
+    |app: TestApp| async move {
+        use crate::helpers::new_client;
+        app.create_identity("stepup@example.com", Some(PASSWORD))
+            .await;
+        let first = app.native_login("stepup@example.com", PASSWORD).await;
+        let flow = api_flow(&app, "settings", Some(&first)).await;
+        let url = scan(&flow);
+        let body = json!({"method": "totp", "totp_code": code_now(&url)});
+        let (status, _) = submit_flow(&app, "settings", &flow, body, Some(&first), None).await;
+        assert_eq!(status, 200);
+
+        // An API client gets its session, without the identity until the second factor.
+        let flow = api_flow(&app, "login", None).await;
+        let login =
+            json!({"method": "password", "identifier": "stepup@example.com", "password": PASSWORD});
+        let (status, body) = submit_flow(&app, "login", &flow, login.clone(), None, None).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["session_token"].is_string());
+        assert_eq!(body["session"]["identity"], Value::Null);
+        assert_eq!(body["session"]["authenticator_assurance_level"], "aal1");
+
+        // A SPA gets 422 towards the aal2 login, with its session cookie.
+        let c = new_client();
+        let flow: Value = c
+            .get(app.public(
+                "/self-service/login/browser?return_to=https://allowed.example.com/welcome",
+            ))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let csrf = crate::browser::csrf_value(&flow);
+        let mut spa = login.clone();
+        spa["csrf_token"] = json!(csrf);
+        let res = c
+            .post(app.public(&format!(
+                "/self-service/login?flow={}",
+                flow["id"].as_str().unwrap()
+            )))
+            .header("Accept", "application/json")
+            .json(&spa)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.headers().get("set-cookie").is_some());
+        let e: Value = res.json().await.unwrap();
+        assert_eq!(e["error"]["id"], "browser_location_change_required");
+        assert_eq!(
+            e["redirect_browser_to"],
+            app.public(
+                "/self-service/login/browser?aal=aal2&return_to=https%3A%2F%2Fallowed.example.com%2Fwelcome"
+            )
+        );
+    }
+);
