@@ -129,6 +129,13 @@ pub async fn init(
             .unwrap_or_default(),
     ));
     strategy::draw(r, req, &mut f, None).await?;
+    if aal == Aal::Aal2 {
+        // No first factor draws at aal2, so the refresh note is said here, before the challenge.
+        if f.refresh {
+            f.ui.messages.push(text::refresh_confirm());
+        }
+        f.ui.messages.push(text::second_factor_challenge());
+    }
     f.save(r).await?;
     Ok(f)
 }

@@ -12,6 +12,12 @@ pub fn refresh_confirm() -> Message {
         "Please confirm this action by verifying that it is you.",
     )
 }
+pub fn second_factor_challenge() -> Message {
+    Message::info(
+        1010004,
+        "Please complete the second authentication challenge.",
+    )
+}
 pub fn sign_in_with_password() -> Message {
     Message::info(1010022, "Sign in with password")
 }

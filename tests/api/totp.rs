@@ -206,6 +206,7 @@ both_backends_with!(
         let (status, flow) = aal2_login_flow(&app, &second).await;
         assert_eq!(status, 200, "{flow}");
         assert_eq!(flow["requested_aal"], "aal2");
+        assert_eq!(flow["ui"]["messages"][0]["id"], 1010004);
         assert!(node(&flow, "password").is_none(), "no first factor at aal2");
         assert!(node(&flow, "identifier").is_none());
         assert_eq!(
