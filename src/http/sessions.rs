@@ -123,7 +123,7 @@ pub async fn list_my_sessions(
         .ok_or_else(no_session_cookie)?;
     crate::selfservice::login::check_whoami_aal(&r, &me.session)?;
     let pairs = query_pairs(&raw);
-    let identity = me.session.identity_id;
+    let identity = (me.session.identity_id, me.session.identity.as_ref());
     let page = (ActiveFilter::Active, Some(me.session.id));
     let base = format!("{}/sessions", r.public_base);
     identity_sessions_page(&r, identity, page, &pairs, &base).await
@@ -132,8 +132,8 @@ pub async fn list_my_sessions(
 /// One page of an identity's sessions (`active`, without `except`) with its headers.
 async fn identity_sessions_page(
     r: &Registry,
-    identity: crate::ids::IdentityId,
-    (active, except): (ActiveFilter, Option<crate::ids::SessionId>),
+    (identity, known): (crate::ids::IdentityId, Option<&crate::identity::Identity>),
+    page: (ActiveFilter, Option<crate::ids::SessionId>),
     pairs: &[(String, String)],
     base: &str,
 ) -> Result<Response> {
@@ -141,7 +141,7 @@ async fn identity_sessions_page(
     let now = r.clock.now();
     let (sessions, total) = r
         .sessions()
-        .list_of(identity, active, except, offset, size)
+        .list_of(identity, known, page, offset, size)
         .await?;
     let res = bytes_response(
         StatusCode::OK,
@@ -378,7 +378,7 @@ pub async fn list_identity_sessions(
     let pairs = query_pairs(&raw);
     let active = parse_active(&pairs)?;
     let base = format!("{}/admin/identities/{id}/sessions", r.admin_base);
-    identity_sessions_page(&r, id, (active, None), &pairs, &base).await
+    identity_sessions_page(&r, (id, None), (active, None), &pairs, &base).await
 }
 
 /// `DELETE /admin/identities/{id}/sessions`: delete them all; 404 when there were none.

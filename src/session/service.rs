@@ -233,11 +233,14 @@ impl Sessions<'_> {
 
     /// One page of an identity's sessions with identity and devices (`listMySessions`, the admin
     /// list of an identity's sessions), and how many there are in all.
+    ///
+    /// `known` is the identity when the caller already holds it (`listMySessions`: the caller's
+    /// own, from its session), which saves reading it again.
     pub async fn list_of(
         &self,
         identity_id: IdentityId,
-        active: ActiveFilter,
-        except: Option<SessionId>,
+        known: Option<&Identity>,
+        (active, except): (ActiveFilter, Option<SessionId>),
         offset: i64,
         size: i64,
     ) -> Result<(Vec<Session>, i64)> {
@@ -247,7 +250,14 @@ impl Sessions<'_> {
             .list_identity_sessions(identity_id, active, except, now, offset, size)
             .await?;
         let mut sessions: Vec<Session> = records.into_iter().map(Session::from_record).collect();
-        self.attach(&mut sessions, true, true).await?;
+        match known.filter(|i| i.id == identity_id) {
+            Some(identity) => {
+                for s in &mut sessions {
+                    s.identity = Some(identity.clone());
+                }
+            }
+            None => self.attach(&mut sessions, true, true).await?,
+        }
         Ok((sessions, total))
     }
 
