@@ -401,37 +401,7 @@ async fn update_settings(
             f.internal.insert(PENDING.into(), json!(codes));
             Ok(Changed::Shown)
         }
-        Action::Confirm => {
-            let pending: Vec<Code> = f
-                .internal
-                .get(PENDING)
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
-                .unwrap_or_default();
-            if pending.len() != CODES {
-                f.ui.messages.push(text::generic_error(
-                    "You must (re-)generate recovery backup codes before you can save them.",
-                ));
-                return Ok(Changed::Invalid);
-            }
-            let mut updated = identity.clone();
-            updated.credentials.insert(
-                ID.into(),
-                Credential {
-                    kind: ID.into(),
-                    identifiers: vec![identity.id.to_string()],
-                    config: json!({ "recovery_codes": pending }),
-                    version: 0,
-                    created_at: now,
-                    updated_at: now,
-                },
-            );
-            updated.updated_at = now;
-            r.sessions().update_identity(&updated).await?;
-            f.internal.remove(PENDING);
-            let method = AuthenticationMethod::second_factor(ID, now);
-            r.sessions().add_method(session, method).await?;
-            Ok(Changed::Saved(Box::new(updated)))
-        }
+        Action::Confirm => confirm(r, f, session, identity).await,
         Action::Disable => {
             let mut updated = identity.clone();
             if updated.credentials.remove(ID).is_some() {
@@ -441,6 +411,46 @@ async fn update_settings(
             Ok(Changed::Saved(Box::new(updated)))
         }
     }
+}
+
+/// Store the codes this flow generated (all twelve, none used) and count them as a second factor
+/// of the session that confirmed them.
+async fn confirm(
+    r: &Registry,
+    f: &mut Flow,
+    session: &Session,
+    identity: &Identity,
+) -> Result<Changed> {
+    let now = r.clock.now();
+    let pending: Vec<Code> = f
+        .internal
+        .get(PENDING)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    if pending.len() != CODES {
+        f.ui.messages.push(text::generic_error(
+            "You must (re-)generate recovery backup codes before you can save them.",
+        ));
+        return Ok(Changed::Invalid);
+    }
+    let mut updated = identity.clone();
+    updated.credentials.insert(
+        ID.into(),
+        Credential {
+            kind: ID.into(),
+            identifiers: vec![identity.id.to_string()],
+            config: json!({ "recovery_codes": pending }),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        },
+    );
+    updated.updated_at = now;
+    r.sessions().update_identity(&updated).await?;
+    f.internal.remove(PENDING);
+    let method = AuthenticationMethod::second_factor(ID, now);
+    r.sessions().add_method(session, method).await?;
+    Ok(Changed::Saved(Box::new(updated)))
 }
 
 #[cfg(test)]
