@@ -369,3 +369,20 @@ fn insert_dotted(map: &mut serde_json::Map<String, Value>, key: &str, value: Val
         }
     }
 }
+
+/// Where a browser must go next: a SPA (`is_json`) gets 422 `browser_location_change_required`
+/// naming `url`, a plain browser a 303 there.
+pub fn location_change(url: &str, is_json: bool) -> Response {
+    if !is_json {
+        return see_other(url);
+    }
+    let e: crate::error::Error = crate::error::ApiError::new(422)
+        .with_id(crate::error::id::BROWSER_LOCATION_CHANGE_REQUIRED)
+        .with_reason(format!(
+            "In order to complete this flow please redirect the browser to: {url}"
+        ))
+        .with_message("browser location change required")
+        .with_extra("redirect_browser_to", serde_json::json!(url))
+        .into();
+    axum::response::IntoResponse::into_response(e)
+}

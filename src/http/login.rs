@@ -5,14 +5,12 @@ use super::error::json_response;
 use super::extract::{ClientInfo, KBytes};
 use super::flow_request::{already_in_redirect, invalid_flow, see_other};
 use super::flow_submit::*;
-use crate::error::{ApiError, Error};
 use crate::registry::Registry;
 use crate::selfservice::flow::{FlowType, Kind};
 use crate::selfservice::login;
 use crate::session::wire::session_json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::IntoResponse;
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -51,18 +49,9 @@ pub async fn update_login_flow(
                 let aal2 = login::aal2_login_url(&r, flow.return_to.as_deref());
                 if api {
                     session["identity"] = Value::Null;
-                } else if req.is_json {
-                    let e: Error = ApiError::new(422)
-                        .with_id(crate::error::id::BROWSER_LOCATION_CHANGE_REQUIRED)
-                        .with_reason(format!(
-                            "In order to complete this flow please redirect the browser to: {aal2}"
-                        ))
-                        .with_message("browser location change required")
-                        .with_extra("redirect_browser_to", json!(aal2))
-                        .into();
-                    return append_cookies(e.into_response(), login_cookies(&r, &issued));
                 } else {
-                    return append_cookies(see_other(&aal2), login_cookies(&r, &issued));
+                    let res = super::flow_request::location_change(&aal2, req.is_json);
+                    return append_cookies(res, login_cookies(&r, &issued));
                 }
             }
             if api {

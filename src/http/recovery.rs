@@ -6,7 +6,7 @@ use super::extract::{ClientInfo, KBytes};
 use super::flow_request::{self as fr, build, error_response, flow_param, param, see_other};
 use super::flow_submit::*;
 use super::session_cookie;
-use crate::error::{ApiError, Error, Result};
+use crate::error::{Error, Result};
 use crate::registry::Registry;
 use crate::selfservice::flow::{self, Flow, FlowState, FlowType, Kind};
 use crate::selfservice::{csrf, recovery};
@@ -64,19 +64,7 @@ fn recovered(
     }
     let now = r.clock.now();
     let url = flow::ui_redirect(r, Kind::Settings, settings.id);
-    let mut res = if req.is_json {
-        let e: Error = ApiError::new(422)
-            .with_id(crate::error::id::BROWSER_LOCATION_CHANGE_REQUIRED)
-            .with_reason(format!(
-                "In order to complete this flow please redirect the browser to: {url}"
-            ))
-            .with_message("browser location change required")
-            .with_extra("redirect_browser_to", json!(url))
-            .into();
-        axum::response::IntoResponse::into_response(e)
-    } else {
-        see_other(&url)
-    };
+    let mut res = fr::location_change(&url, req.is_json);
     let h = res.headers_mut();
     h.append(
         header::SET_COOKIE,
