@@ -128,7 +128,12 @@ pub async fn init(
             .filter(|_| req.csrf_secret.is_some())
             .unwrap_or_default(),
     ));
-    strategy::draw(r, req, &mut f, None).await?;
+    // An aal2 flow's second factors are those the session's identity has: read it once for all.
+    let owner = match (&req.current, aal) {
+        (Some((s, _)), Aal::Aal2) => r.persister.get_identity(s.identity_id, true).await?,
+        _ => None,
+    };
+    strategy::draw(r, req, &mut f, owner.as_ref()).await?;
     if aal == Aal::Aal2 {
         // No first factor draws at aal2, so the refresh note is said here, before the challenge.
         if f.refresh {

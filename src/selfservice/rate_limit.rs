@@ -145,6 +145,37 @@ pub async fn code_succeeded(r: &Registry, client: Option<&str>) -> Result<()> {
     }
 }
 
+/// Count a second-factor code (an authenticator app's, a backup code) before it is compared:
+/// against the client address's code limit and the same limit per identity, so that neither
+/// many addresses nor one can try codes faster (429 over either).
+pub async fn second_factor_attempt(
+    r: &Registry,
+    client: Option<&str>,
+    identity: crate::ids::IdentityId,
+) -> Result<()> {
+    code_attempt(r, client).await?;
+    let c = &r.config.ostiary.rate_limit;
+    if !c.enabled {
+        return Ok(());
+    }
+    count(r, &format!("2fa:id:{identity}"), c.code_per_address).await
+}
+
+/// A second factor that worked no longer counts against the address or the identity.
+pub async fn second_factor_succeeded(
+    r: &Registry,
+    client: Option<&str>,
+    identity: crate::ids::IdentityId,
+) -> Result<()> {
+    code_succeeded(r, client).await?;
+    if !r.config.ostiary.rate_limit.enabled {
+        return Ok(());
+    }
+    r.persister
+        .rate_release(&format!("2fa:id:{identity}"))
+        .await
+}
+
 /// Count a code or link about to be sent (429 over the client address's or the recipient's limit).
 pub async fn code_send(r: &Registry, client: Option<&str>, recipient: &str) -> Result<()> {
     let c = &r.config.ostiary.rate_limit;

@@ -472,3 +472,55 @@ both_backends_with!(
         );
     }
 );
+
+both_backends_with!(
+    second_factor_codes_are_counted_per_identity_before_comparing,
+    {
+        let mut o = overlay();
+        o["ostiary"] =
+            json!({"rate_limit": {"code_per_address": 3, "trusted_proxies": ["127.0.0.0/8"]}});
+        o
+    },
+    |app: TestApp| async move {
+        app.create_identity("burst@example.com", Some(PASSWORD))
+            .await;
+        let first = app.native_login("burst@example.com", PASSWORD).await;
+        let flow = api_flow(&app, "settings", Some(&first)).await;
+        let url = scan(&flow);
+        let body = json!({"method": "totp", "totp_code": code_now(&url)});
+        let (status, _) = submit_flow(&app, "settings", &flow, body, Some(&first), None).await;
+        assert_eq!(status, 200);
+
+        // Six wrong codes at once, each from another address: the identity's count lets three
+        // be compared and refuses the rest, however they interleave.
+        let token = app.native_login("burst@example.com", PASSWORD).await;
+        let mut flows = Vec::new();
+        for _ in 0..6 {
+            flows.push(aal2_login_flow(&app, &token).await.1);
+        }
+        let wrong_code = wrong(&code_now(&url));
+        let tries = flows.iter().enumerate().map(|(i, f)| {
+            let (app, token, code) = (&app, &token, wrong_code.clone());
+            async move {
+                let ip = format!("203.0.113.{}", i + 1);
+                let body = json!({"method": "totp", "totp_code": code});
+                submit_flow(app, "login", f, body, Some(token), Some(&ip)).await
+            }
+        });
+        let results = futures::future::join_all(tries).await;
+        let mut statuses: Vec<u16> = results.iter().map(|(s, _)| *s).collect();
+        statuses.sort();
+        assert_eq!(statuses, [400, 400, 400, 429, 429, 429], "{results:?}");
+        // The right code is refused too while the identity is over its limit.
+        let (status, _) = submit_flow(
+            &app,
+            "login",
+            &flows[0],
+            json!({"method": "totp", "totp_code": code_now(&url)}),
+            Some(&token),
+            Some("203.0.113.99"),
+        )
+        .await;
+        assert_eq!(status, 429);
+    }
+);

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::identity::{Credential, Identity};
 use crate::registry::Registry;
 use crate::selfservice::flow::{Flow, Kind};
+use crate::selfservice::rate_limit;
 use crate::selfservice::request::FlowRequest;
 use crate::selfservice::settings::{is_privileged, refresh_required};
 use crate::selfservice::text;
@@ -50,15 +51,15 @@ impl Strategy for Lookup {
 
     fn nodes<'a>(
         &'a self,
-        r: &'a Registry,
-        req: &'a FlowRequest,
+        _r: &'a Registry,
+        _req: &'a FlowRequest,
         f: &'a mut Flow,
         identity: Option<&'a Identity>,
     ) -> Fut<'a, ()> {
         Box::pin(async move {
             match (f.kind, identity) {
                 (Kind::Settings, Some(identity)) => settings_nodes(f, identity),
-                (Kind::Login, _) => login_nodes(r, req, f).await?,
+                (Kind::Login, Some(identity)) => login_nodes(f, identity),
                 _ => {}
             }
             Ok(())
@@ -219,16 +220,10 @@ fn settings_nodes(f: &mut Flow, identity: &Identity) {
     }
 }
 
-async fn login_nodes(r: &Registry, req: &FlowRequest, f: &mut Flow) -> Result<()> {
-    let Some((session, _)) = &req.current else {
-        return Ok(());
-    };
-    let identity = r.persister.get_identity(session.identity_id, true).await?;
-    if !identity
-        .as_ref()
-        .is_some_and(|i| i.credentials.contains_key(ID))
-    {
-        return Ok(());
+/// The backup-code form of an aal2 login flow whose identity (with credentials) has codes.
+fn login_nodes(f: &mut Flow, identity: &Identity) {
+    if !identity.credentials.contains_key(ID) {
+        return;
     }
     f.ui.nodes.push(
         Node::input(ID, "lookup_secret", "text")
@@ -241,7 +236,6 @@ async fn login_nodes(r: &Registry, req: &FlowRequest, f: &mut Flow) -> Result<()
             .value(ID)
             .label(Message::info(1010010, "Use backup recovery code")),
     );
-    Ok(())
 }
 
 /// What happened to a submitted code.
@@ -266,6 +260,8 @@ async fn login(
         return Ok(None);
     };
     let now = r.clock.now().trunc_subsecs(0);
+    let client = req.client_address.as_deref();
+    rate_limit::second_factor_attempt(r, client, session.identity_id).await?;
     let mut outcome = Redeemed::NoCodes;
     let identity = r
         .sessions()
@@ -307,11 +303,14 @@ async fn login(
         )),
     };
     match (message, identity) {
-        (None, Some(identity)) => Ok(Some(LoggedIn {
-            identity,
-            method: AuthenticationMethod::second_factor(ID, now),
-            identifier: String::new(),
-        })),
+        (None, Some(identity)) => {
+            rate_limit::second_factor_succeeded(r, client, identity.id).await?;
+            Ok(Some(LoggedIn {
+                identity,
+                method: AuthenticationMethod::second_factor(ID, now),
+                identifier: String::new(),
+            }))
+        }
         (message, _) => {
             f.ui.messages.push(message.unwrap_or_else(|| {
                 Message::error(4000014, "You have no backup recovery codes set up.")

@@ -103,7 +103,8 @@ pub trait Strategy: Send + Sync {
         Aal::Aal1
     }
 
-    /// Add the method's nodes to a new flow. `identity` is the settings flow's owner.
+    /// Add the method's nodes to a new flow. `identity` is the settings flow's owner, or the
+    /// identity (with credentials) of the session an aal2 login flow steps up.
     fn nodes<'a>(
         &'a self,
         r: &'a Registry,

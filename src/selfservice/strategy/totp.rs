@@ -11,6 +11,7 @@ use crate::identity::totp_key;
 use crate::identity::{Credential, Identity};
 use crate::registry::Registry;
 use crate::selfservice::flow::{Flow, Kind};
+use crate::selfservice::rate_limit;
 use crate::selfservice::request::FlowRequest;
 use crate::selfservice::settings::{is_privileged, refresh_required};
 use crate::selfservice::text;
@@ -48,14 +49,14 @@ impl Strategy for Totp {
     fn nodes<'a>(
         &'a self,
         r: &'a Registry,
-        req: &'a FlowRequest,
+        _req: &'a FlowRequest,
         f: &'a mut Flow,
         identity: Option<&'a Identity>,
     ) -> Fut<'a, ()> {
         Box::pin(async move {
             match (f.kind, identity) {
                 (Kind::Settings, Some(identity)) => settings_nodes(r, f, identity),
-                (Kind::Login, _) => login_nodes(r, req, f).await,
+                (Kind::Login, Some(identity)) => login_nodes(f, identity),
                 _ => Ok(()),
             }
         })
@@ -178,17 +179,10 @@ fn settings_nodes(r: &Registry, f: &mut Flow, identity: &Identity) -> Result<()>
     Ok(())
 }
 
-/// The second-factor form of a login flow opened with `aal=aal2` by a session whose identity has
-/// an authenticator app.
-async fn login_nodes(r: &Registry, req: &FlowRequest, f: &mut Flow) -> Result<()> {
-    if f.requested_aal != Aal::Aal2 {
-        return Ok(());
-    }
-    let Some((session, _)) = &req.current else {
-        return Ok(());
-    };
-    let identity = r.persister.get_identity(session.identity_id, true).await?;
-    if !identity.as_ref().is_some_and(has_totp) {
+/// The second-factor form of a login flow opened with `aal=aal2` by a session whose identity
+/// (`identity`, with credentials) has an authenticator app.
+fn login_nodes(f: &mut Flow, identity: &Identity) -> Result<()> {
+    if !has_totp(identity) {
         return Ok(());
     }
     f.ui.nodes
@@ -237,6 +231,8 @@ async fn login(
         .unwrap_or_default()
         .to_string();
     let now = r.clock.now();
+    let client = req.client_address.as_deref();
+    rate_limit::second_factor_attempt(r, client, identity.id).await?;
     if !totp_key::verify(&url, &code, now) {
         f.ui.messages.push(invalid_code());
         if let Some(n) = f.ui.node_mut("totp_code") {
@@ -244,6 +240,7 @@ async fn login(
         }
         return Ok(None);
     }
+    rate_limit::second_factor_succeeded(r, client, identity.id).await?;
     Ok(Some(LoggedIn {
         identity,
         method: AuthenticationMethod::second_factor(ID, now),
