@@ -447,7 +447,7 @@ async fn seed(a: &Args) -> Result<()> {
                             writeln!(b, "{token}\t{cookie}\t{id}\t{sid}\t{email}")?;
                         }
                     }
-                } else if local % every == 0 {
+                } else if local.is_multiple_of(every) {
                     let cookie = ostiary::http::session_cookie::encode(&registry, &token, expires);
                     writeln!(tokens, "{token}\t{cookie}\t{id}\t{sid}\t{email}")?;
                 }

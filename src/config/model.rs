@@ -248,6 +248,51 @@ pub struct Methods {
     pub lookup_secret: OffByDefault,
     pub link: MethodWithLifespan,
     pub code: MethodWithLifespan,
+    pub webauthn: WebauthnMethod,
+    pub passkey: PasskeyMethod,
+}
+
+/// `selfservice.methods.webauthn`: security keys, off unless enabled; a second factor, or a first
+/// one with `passwordless: true`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct WebauthnMethod {
+    pub enabled: bool,
+    pub config: WebauthnConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct WebauthnConfig {
+    pub passwordless: bool,
+    pub rp: RelyingParty,
+}
+
+/// `selfservice.methods.passkey`: discoverable credentials, off unless enabled.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct PasskeyMethod {
+    pub enabled: bool,
+    pub config: PasskeyConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct PasskeyConfig {
+    pub rp: RelyingParty,
+}
+
+/// The relying party of the WebAuthn methods: `id` (a domain), the name authenticators show, and
+/// the page origins allowed to run the ceremonies (`origin` is Kratos's deprecated single form;
+/// `icon` is deprecated and ignored, as in Kratos).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct RelyingParty {
+    pub id: String,
+    pub display_name: String,
+    pub origins: Vec<String>,
+    pub origin: Option<String>,
+    pub icon: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -52,7 +52,7 @@ pub(crate) fn parse_params<const N: usize>(segment: &str, keys: [&str; N]) -> Op
 
 /// Decodes a hexadecimal string (either case) into bytes.
 pub(crate) fn decode_hex(input: &[u8]) -> Option<Vec<u8>> {
-    if input.len() % 2 != 0 {
+    if !input.len().is_multiple_of(2) {
         return None;
     }
     fn nibble(c: u8) -> Option<u8> {

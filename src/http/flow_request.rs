@@ -185,7 +185,11 @@ pub async fn error_response(r: &Registry, e: Error, is_json: bool) -> Response {
     // A second factor or a fresh login is due: the browser goes to where that happens.
     if matches!(
         api.id,
-        Some(crate::error::id::SESSION_AAL2_REQUIRED | crate::error::id::SESSION_REFRESH_REQUIRED)
+        Some(
+            crate::error::id::SESSION_AAL2_REQUIRED
+                | crate::error::id::SESSION_REFRESH_REQUIRED
+                | crate::error::id::BROWSER_LOCATION_CHANGE_REQUIRED
+        )
     ) {
         let to = api
             .extra
@@ -376,13 +380,5 @@ pub fn location_change(url: &str, is_json: bool) -> Response {
     if !is_json {
         return see_other(url);
     }
-    let e: crate::error::Error = crate::error::ApiError::new(422)
-        .with_id(crate::error::id::BROWSER_LOCATION_CHANGE_REQUIRED)
-        .with_reason(format!(
-            "In order to complete this flow please redirect the browser to: {url}"
-        ))
-        .with_message("browser location change required")
-        .with_extra("redirect_browser_to", serde_json::json!(url))
-        .into();
-    axum::response::IntoResponse::into_response(e)
+    axum::response::IntoResponse::into_response(crate::selfservice::flow::location_change(url))
 }

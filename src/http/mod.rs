@@ -24,6 +24,7 @@ pub mod session_cookie;
 pub mod sessions;
 pub mod settings;
 pub mod verification;
+pub mod webauthn_js;
 
 use crate::registry::Registry;
 use axum::body::Body;

@@ -2,7 +2,7 @@
 
 use super::{
     errors, flow_init, health, login, logout, recovery, registration, schemas, sessions, settings,
-    verification,
+    verification, webauthn_js,
 };
 use crate::registry::Registry;
 use axum::extract::DefaultBodyLimit;
@@ -14,6 +14,10 @@ pub fn router(r: Registry) -> Router {
     let router = Router::new()
         .route("/health/alive", get(health::is_alive))
         .route("/health/ready", get(health::is_ready_public))
+        .route(
+            "/.well-known/ory/webauthn.js",
+            get(webauthn_js::get_webauthn_js),
+        )
         .route("/sessions/whoami", any(sessions::to_session))
         .route(
             "/sessions/token-exchange",

@@ -8,6 +8,18 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+/// The values of the traits marked `credentials.webauthn.identifier`, lower-cased, once each.
+pub fn webauthn_identifiers(values: &[crate::schema::TraitValue<'_>]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for v in values.iter().filter(|v| v.ext.webauthn_identifier) {
+        let id = normalize_identifier("webauthn", &v.value);
+        if !id.is_empty() && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
 /// Validate the traits and derive identifiers and addresses. `now` stamps new addresses.
 pub fn prepare(schemas: &Schemas, identity: &mut Identity, now: DateTime<Utc>) -> Result<()> {
     let schema = schemas.get(&identity.schema_id).ok_or_else(|| {
@@ -34,6 +46,10 @@ pub fn prepare(schemas: &Schemas, identity: &mut Identity, now: DateTime<Utc>) -
     }
     if let Some(cred) = identity.credentials.get_mut("password") {
         cred.identifiers = password_ids;
+    }
+    // Security keys are found by the traits marked `credentials.webauthn.identifier`.
+    if let Some(cred) = identity.credentials.get_mut("webauthn") {
+        cred.identifiers = webauthn_identifiers(&values);
     }
 
     // Verifiable addresses: keep the state of those that stay, add new ones as pending.

@@ -5,6 +5,7 @@ pub mod addresses;
 pub mod admin;
 pub mod manager;
 pub mod totp_key;
+pub mod webauthn_keys;
 pub mod wire;
 
 use crate::aal::Aal;
@@ -148,13 +149,48 @@ impl Identity {
                     _ => false,
                 })
         };
-        if second("totp", "totp_url") || second("lookup_secret", "recovery_codes") {
+        let mfa_key = self.credentials.get("webauthn").is_some_and(|c| {
+            webauthn_keys::KeySet::from_config(&c.config)
+                .credentials
+                .iter()
+                .any(|k| !k.is_passwordless)
+        });
+        if second("totp", "totp_url") || second("lookup_secret", "recovery_codes") || mfa_key {
             Aal::Aal2
         } else if self.credentials.is_empty() {
             Aal::Aal0
         } else {
             Aal::Aal1
         }
+    }
+
+    /// How many ways this identity can sign in with a first factor: a password, each passkey,
+    /// each passwordless security key (those last two only with identifiers to find them by), each
+    /// social sign-in link. Removing a credential must leave at least one.
+    pub fn first_factor_count(&self) -> usize {
+        let keys = |kind: &str, passwordless_only: bool| {
+            self.credentials
+                .get(kind)
+                .filter(|c| !c.identifiers.is_empty())
+                .map(|c| {
+                    webauthn_keys::KeySet::from_config(&c.config)
+                        .credentials
+                        .iter()
+                        .filter(|k| !passwordless_only || k.is_passwordless)
+                        .count()
+                })
+                .unwrap_or(0)
+        };
+        let oidc = self
+            .credentials
+            .get("oidc")
+            .and_then(|c| c.config.get("providers"))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        usize::from(self.password_hash().is_some())
+            + keys("passkey", false)
+            + keys("webauthn", true)
+            + oidc
     }
 
     pub fn is_active(&self) -> bool {
@@ -171,10 +207,11 @@ impl Identity {
     }
 }
 
-/// Identifiers of these credential types are compared case-insensitively and stored lower-cased.
+/// Identifiers of these credential types are compared case-insensitively and stored lower-cased
+/// (a passkey's identifier is its user handle, which is case-sensitive).
 pub fn normalize_identifier(kind: &str, identifier: &str) -> String {
     match kind {
-        "password" | "code" | "webauthn" | "passkey" => identifier.trim().to_lowercase(),
+        "password" | "code" | "webauthn" => identifier.trim().to_lowercase(),
         _ => identifier.to_string(),
     }
 }

@@ -350,6 +350,19 @@ pub fn expired_error(old: &Flow, new_id: Uuid, now: DateTime<Utc>) -> Error {
 }
 
 /// `?flow=` is missing or not a UUID.
+/// 422 `browser_location_change_required`: the browser goes to `url` (a plain browser form post
+/// gets a 303 there).
+pub fn location_change(url: &str) -> Error {
+    crate::error::ApiError::new(422)
+        .with_id(crate::error::id::BROWSER_LOCATION_CHANGE_REQUIRED)
+        .with_reason(format!(
+            "In order to complete this flow please redirect the browser to: {url}"
+        ))
+        .with_message("browser location change required")
+        .with_extra("redirect_browser_to", serde_json::json!(url))
+        .into()
+}
+
 pub fn bad_flow_id() -> Error {
     Error::bad_request("The flow query parameter is missing or malformed.")
 }

@@ -21,3 +21,4 @@ pub mod submission;
 pub mod text;
 pub mod ui;
 pub mod verification;
+pub mod webauthn_script;

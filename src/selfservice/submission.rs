@@ -28,7 +28,10 @@ pub async fn method_for(
         f.ui.messages.push(text::already_completed());
         return Ok(None);
     }
-    let Some(method) = strategy::find(r, f, body.method.as_deref()) else {
+    // Some fields name their method by themselves (a WebAuthn or passkey answer).
+    let claimed = strategy::for_flow(r, f).find(|s| s.claims(&body.fields));
+    let named = claimed.map(|s| s.id()).or(body.method.as_deref());
+    let Some(method) = strategy::find(r, f, named) else {
         f.ui.messages.push(missing);
         f.save(r).await?;
         return Ok(None);

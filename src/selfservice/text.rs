@@ -21,6 +21,9 @@ pub fn second_factor_challenge() -> Message {
 pub fn sign_in_with_password() -> Message {
     Message::info(1010022, "Sign in with password")
 }
+pub fn sign_in_with_security_key() -> Message {
+    Message::info(1010008, "Sign in with hardware key")
+}
 pub fn sign_up() -> Message {
     Message::info(1040001, "Sign up")
 }

@@ -97,6 +97,13 @@ impl Node {
         attributes.insert("node_type".into(), json!("text"));
         Node::of("text", group, attributes)
     }
+    /// A `<script>` node (attributes filled in by its maker).
+    pub fn script(group: &str, id: &str) -> Node {
+        let mut attributes = Map::new();
+        attributes.insert("id".into(), json!(id));
+        attributes.insert("node_type".into(), json!("script"));
+        Node::of("script", group, attributes)
+    }
     pub fn required(mut self) -> Node {
         self.attributes.insert("required".into(), json!(true));
         self
@@ -136,6 +143,10 @@ impl Node {
             "pattern",
             "maxlength",
             "disabled",
+            "onclick",
+            "onclickTrigger",
+            "onload",
+            "onloadTrigger",
             "node_type",
         ];
         let mut out = Map::new();

@@ -41,7 +41,7 @@ impl Strategy for Lookup {
         matches!(kind, Kind::Login | Kind::Settings)
     }
 
-    fn login_aal(&self) -> Aal {
+    fn login_aal(&self, _r: &Registry) -> Aal {
         Aal::Aal2
     }
 

@@ -10,11 +10,16 @@
 //! move a flow's state.
 
 pub mod address;
+mod ceremony;
 pub mod code;
+mod key_sets;
 mod lookup;
+mod passkey;
 mod password;
 mod profile;
 mod totp;
+mod traits;
+mod webauthn;
 
 use super::flow::{Flow, Kind};
 use super::request::FlowRequest;
@@ -91,15 +96,15 @@ pub trait Strategy: Send + Sync {
     /// Whether the method takes part in flows of this kind.
     fn takes_part(&self, kind: Kind) -> bool;
 
-    /// Whether a settings submission belongs to this method whatever its `method` says (fields
-    /// only this method posts, such as `totp_unlink` or the backup-code buttons).
+    /// Whether a submission belongs to this method whatever its `method` says (fields only this
+    /// method posts, such as `totp_unlink`, the backup-code buttons, or a WebAuthn answer).
     fn claims(&self, _fields: &Fields) -> bool {
         false
     }
 
     /// The assurance level a login with this method reaches: a login flow offers and accepts
     /// only the methods of the level it was opened for (`aal=aal2`: the second factors).
-    fn login_aal(&self) -> Aal {
+    fn login_aal(&self, _r: &Registry) -> Aal {
         Aal::Aal1
     }
 
@@ -156,6 +161,8 @@ static ALL: &[&dyn Strategy] = &[
     &password::Password,
     &lookup::Lookup,
     &totp::Totp,
+    &passkey::Passkey,
+    &webauthn::Webauthn,
 ];
 
 /// The enabled methods taking part in flow `f`, in node order (for a login flow, those of the
@@ -163,7 +170,7 @@ static ALL: &[&dyn Strategy] = &[
 pub fn for_flow<'a>(r: &'a Registry, f: &Flow) -> impl Iterator<Item = &'static dyn Strategy> + 'a {
     let (kind, aal) = (f.kind, f.requested_aal);
     ALL.iter().copied().filter(move |s| {
-        s.takes_part(kind) && s.enabled(r) && (kind != Kind::Login || s.login_aal() == aal)
+        s.takes_part(kind) && s.enabled(r) && (kind != Kind::Login || s.login_aal(r) == aal)
     })
 }
 

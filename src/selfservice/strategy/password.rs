@@ -10,7 +10,7 @@ use crate::selfservice::flow::{Flow, Kind};
 use crate::selfservice::password_policy;
 use crate::selfservice::request::FlowRequest;
 use crate::selfservice::text;
-use crate::selfservice::ui::{trait_nodes, Message, Node};
+use crate::selfservice::ui::{Message, Node};
 use crate::session::{AuthenticationMethod, Session};
 use serde_json::{json, Value};
 
@@ -81,8 +81,7 @@ impl Strategy for Password {
             match f.kind {
                 Kind::Login => login_nodes(r, req, f).await?,
                 Kind::Registration => {
-                    let schema = r.schemas.default_schema();
-                    f.ui.nodes.extend(trait_nodes(&schema.raw, "default"));
+                    super::traits::ensure_nodes(r, f);
                     f.ui.nodes.push(new_password_node());
                     f.ui.nodes.push(submit_node(text::sign_up()));
                 }
@@ -275,32 +274,12 @@ pub async fn verify(r: &Registry, identifier: &str, password: &str) -> Result<Op
     Ok(Some(identity))
 }
 
-/// Put the submitted trait values back into their nodes (so the form keeps what was typed).
-fn refill(f: &mut Flow, traits: &Value, prefix: &str) {
-    if let Value::Object(map) = traits {
-        for (k, v) in map {
-            let name = format!("{prefix}.{k}");
-            match v {
-                Value::Object(_) => refill(f, v, &name),
-                other => f.ui.set_value(&name, other.clone()),
-            }
-        }
-    }
-}
-
 async fn register(r: &Registry, f: &mut Flow, fields: &Fields) -> Result<Option<Identity>> {
     let now = r.clock.now();
-    let traits = fields.get("traits").cloned().unwrap_or_else(|| json!({}));
-    refill(f, &traits, "traits");
+    let checked = super::traits::from_submission(r, f, fields);
+    let mut invalid = checked.is_none();
+    let traits = checked.unwrap_or_else(|| json!({}));
     let schema = r.schemas.default_schema().clone();
-    let mut invalid = false;
-    if let Err(errors) = schema.validate_traits(&traits) {
-        for e in errors {
-            let msg = Message::error(e.message_id, e.text.clone()).with_context(e.context.clone());
-            f.ui.add_node_message(&e.node_name(), msg);
-        }
-        invalid = true;
-    }
     let password = field(fields, "password").unwrap_or_default();
     if password.is_empty() {
         f.ui.add_node_message("password", text::missing("password"));

@@ -1,0 +1,104 @@
+//! What the `webauthn` and `passkey` methods do alike with an identity's keys: read them, write
+//! them back as the credential of their type, and remove one in settings (never the last way to
+//! sign in).
+
+use super::ceremony;
+use super::Changed;
+use crate::error::Result;
+use crate::identity::webauthn_keys::{KeySet, StoredKey};
+use crate::identity::{Credential, Identity};
+use crate::registry::Registry;
+use crate::selfservice::flow::Flow;
+use crate::selfservice::ui::Message;
+use chrono::{DateTime, Utc};
+
+/// The keys of the identity's credential of type `kind` (none when it has no such credential).
+pub fn keys_of(identity: &Identity, kind: &str) -> KeySet {
+    identity
+        .credentials
+        .get(kind)
+        .map(|c| KeySet::from_config(&c.config))
+        .unwrap_or_default()
+}
+
+/// The credential of type `kind` holding `set` (identifiers are the caller's to fill).
+pub fn credential(
+    kind: &str,
+    set: &KeySet,
+    identifiers: Vec<String>,
+    now: DateTime<Utc>,
+) -> Credential {
+    Credential {
+        kind: kind.into(),
+        identifiers,
+        config: set.to_config(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// `identity` with `set` as its credential of type `kind`, keeping when that credential began.
+pub fn with_keys(
+    identity: &Identity,
+    kind: &str,
+    set: &KeySet,
+    identifiers: Vec<String>,
+    now: DateTime<Utc>,
+) -> Identity {
+    let mut updated = identity.clone();
+    let mut cred = credential(kind, set, identifiers, now);
+    cred.created_at = identity.credentials.get(kind).map_or(now, |c| c.created_at);
+    updated.credentials.insert(kind.into(), cred);
+    updated.updated_at = now;
+    updated
+}
+
+/// How a method words a remove button pointing at nothing.
+pub struct RemoveTexts {
+    pub unknown: &'static str,
+    /// The node that carries the lock-out message.
+    pub node: &'static str,
+}
+
+/// Remove the key whose id is `hex_id` from the identity's `kind` credential (the whole
+/// credential with its last key) and store it, unless `locks_out` says the identity would be left
+/// without a way to sign in; otherwise the reason on the flow.
+pub async fn remove(
+    r: &Registry,
+    f: &mut Flow,
+    identity: &Identity,
+    kind: &str,
+    hex_id: &str,
+    texts: RemoveTexts,
+    locks_out: impl Fn(&StoredKey) -> bool,
+) -> Result<Changed> {
+    let mut set = keys_of(identity, kind);
+    if set.credentials.is_empty() {
+        f.ui.messages.push(Message::error(
+            4000001,
+            "You tried to remove a WebAuthn but you have no WebAuthn set up.",
+        ));
+        return Ok(Changed::Invalid);
+    }
+    let Some(at) = set.position_of_hex(hex_id) else {
+        f.ui.messages.push(Message::error(4000001, texts.unknown));
+        return Ok(Changed::Invalid);
+    };
+    if locks_out(&set.credentials[at]) {
+        ceremony::lockout(f, texts.node);
+        return Ok(Changed::Invalid);
+    }
+    set.credentials.remove(at);
+    let now = r.clock.now();
+    let mut updated = identity.clone();
+    if set.credentials.is_empty() {
+        updated.credentials.remove(kind);
+    } else if let Some(c) = updated.credentials.get_mut(kind) {
+        c.config = set.to_config();
+        c.updated_at = now;
+    }
+    updated.updated_at = now;
+    r.sessions().update_identity(&updated).await?;
+    Ok(Changed::Saved(Box::new(updated)))
+}
