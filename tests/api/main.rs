@@ -23,3 +23,4 @@ mod sdk_support;
 mod sessions;
 mod soft_authenticator;
 mod totp;
+mod webauthn_passwordless;
