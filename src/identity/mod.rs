@@ -164,35 +164,6 @@ impl Identity {
         }
     }
 
-    /// How many ways this identity can sign in with a first factor: a password, each passkey,
-    /// each passwordless security key (those last two only with identifiers to find them by), each
-    /// social sign-in link. Removing a credential must leave at least one.
-    pub fn first_factor_count(&self) -> usize {
-        let keys = |kind: &str, passwordless_only: bool| {
-            self.credentials
-                .get(kind)
-                .filter(|c| !c.identifiers.is_empty())
-                .map(|c| {
-                    webauthn_keys::KeySet::from_config(&c.config)
-                        .credentials
-                        .iter()
-                        .filter(|k| !passwordless_only || k.is_passwordless)
-                        .count()
-                })
-                .unwrap_or(0)
-        };
-        let oidc = self
-            .credentials
-            .get("oidc")
-            .and_then(|c| c.config.get("providers"))
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        usize::from(self.password_hash().is_some())
-            + keys("passkey", false)
-            + keys("webauthn", true)
-            + oidc
-    }
-
     pub fn is_active(&self) -> bool {
         self.state == State::Active
     }

@@ -50,7 +50,7 @@ pub struct StoredKey {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthenticatorInfo {
-    #[serde(with = "std_b64")]
+    #[serde(default, with = "std_b64")]
     pub aaguid: Vec<u8>,
     #[serde(default)]
     pub sign_count: u32,
@@ -75,9 +75,18 @@ fn epoch() -> DateTime<Utc> {
 }
 
 impl KeySet {
-    /// The keys of a credential's `config` (a missing or foreign config holds none).
+    /// The keys of a credential's `config`, for reading (a config that cannot be read holds none;
+    /// whoever rewrites keys uses [`KeySet::read`], so nothing unreadable is dropped).
     pub fn from_config(config: &Value) -> KeySet {
-        serde_json::from_value(config.clone()).unwrap_or_default()
+        KeySet::read(config).unwrap_or_default()
+    }
+
+    /// The keys of a credential's `config`, or why they cannot be read.
+    pub fn read(config: &Value) -> Result<KeySet, serde_json::Error> {
+        if config.is_null() {
+            return Ok(KeySet::default());
+        }
+        serde_json::from_value(config.clone())
     }
 
     pub fn to_config(&self) -> Value {

@@ -123,6 +123,20 @@ both_backends_with!(
             "webauthn"
         );
 
+        // An address in use refuses the sign-up; the same form then takes another address.
+        let c2 = new_client();
+        let (_, flow) = get(&c2, app.public("/self-service/registration/browser")).await;
+        let creation = options(&flow, "webauthn_register_trigger");
+        let mut second = Authenticator::new();
+        let body = json!({"traits": {"email": "key@example.com"}, "webauthn_register_displayname": "k",
+            "webauthn_register": second.create(&creation, ORIGIN)});
+        let (status, body) = post(&c2, &app, "registration", &flow, body).await;
+        assert_eq!(status, 400, "{body}");
+        let body = json!({"traits": {"email": "key2@example.com"}, "webauthn_register_displayname": "k",
+            "webauthn_register": second.create(&creation, ORIGIN)});
+        let (status, body) = post(&c2, &app, "registration", &flow, body).await;
+        assert_eq!(status, 200, "{body}");
+
         let (status, body) = log_in(&app, "KEY@example.com", &mut auth).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(

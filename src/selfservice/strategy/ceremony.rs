@@ -208,7 +208,9 @@ pub fn finish_registration(
     if reg.type_ != "public-key" || reg.id.is_empty() {
         return Ok(Err(unparsable("Parse error for Registration")));
     }
-    let state: RegistrationState = state_of(f, rp)?;
+    let Some(state) = state_of::<RegistrationState>(f, rp) else {
+        return Ok(Err(not_begun()));
+    };
     let core = relying_party(r, rp)?;
     if let Err(e) = core.register_credential(&reg, &state, None) {
         return Ok(Err(Message::error(
@@ -230,11 +232,19 @@ pub fn finish_registration(
     }
 }
 
-fn state_of<T: serde::de::DeserializeOwned>(f: &Flow, rp: Rp) -> Result<T> {
+/// The ceremony state the flow keeps for `rp`, if it began one that has not ended.
+fn state_of<T: serde::de::DeserializeOwned>(f: &Flow, rp: Rp) -> Option<T> {
     f.internal
         .get(&rp.state_key())
         .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .ok_or_else(|| Error::internal("Expected WebAuthN in internal context to be an object."))
+}
+
+/// 4000001: an answer to a ceremony this flow did not begin (or already ended).
+pub fn not_begun() -> Message {
+    Message::error(
+        4000001,
+        "This form did not ask for a security key or passkey, or its request was already answered. Please start again.",
+    )
 }
 
 /// Begin a login: the request options naming `keys` (none: any discoverable passkey) and the
@@ -290,7 +300,7 @@ pub fn parse_assertion(response: &str) -> Option<PublicKeyCredential> {
 }
 
 /// Whether `rsp` is a valid signature over the flow's challenge by one of `keys`, from an
-/// allowed origin, for this relying party.
+/// allowed origin, for this relying party (false too when the flow began no such ceremony).
 pub fn verify_login(
     r: &Registry,
     rp: Rp,
@@ -298,7 +308,9 @@ pub fn verify_login(
     rsp: &PublicKeyCredential,
     keys: &[StoredKey],
 ) -> Result<bool> {
-    let mut state: AuthenticationState = state_of(f, rp)?;
+    let Some(mut state) = state_of::<AuthenticationState>(f, rp) else {
+        return Ok(false);
+    };
     let response_flags = flags_of_auth_data(&rsp.response.authenticator_data);
     let usable = keys
         .iter()

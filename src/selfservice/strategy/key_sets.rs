@@ -21,6 +21,52 @@ pub fn keys_of(identity: &Identity, kind: &str) -> KeySet {
         .unwrap_or_default()
 }
 
+/// The keys of the identity's `kind` credential for rewriting them: an error (never an empty set)
+/// when the stored keys cannot be read, so no key is dropped.
+pub fn keys_to_change(identity: &Identity, kind: &str) -> Result<KeySet> {
+    match identity.credentials.get(kind) {
+        None => Ok(KeySet::default()),
+        Some(c) => KeySet::read(&c.config).map_err(|e| {
+            crate::error::Error::internal(format!(
+                "the stored {kind} keys of identity {} cannot be read: {e}",
+                identity.id
+            ))
+        }),
+    }
+}
+
+/// How many ways the identity can sign in with a first factor through the methods enabled now: its
+/// password, each passkey, each passwordless security key (keys only with identifiers to find the
+/// account by). Removing a key must leave at least one.
+pub fn first_factors(r: &Registry, identity: &Identity) -> usize {
+    let m = &r.config.selfservice.methods;
+    let keys = |kind: &str, passwordless_only: bool| {
+        identity
+            .credentials
+            .get(kind)
+            .filter(|c| !c.identifiers.is_empty())
+            .map_or(0, |c| {
+                KeySet::from_config(&c.config)
+                    .credentials
+                    .iter()
+                    .filter(|k| !passwordless_only || k.is_passwordless)
+                    .count()
+            })
+    };
+    let password = usize::from(m.password.enabled && identity.password_hash().is_some());
+    let passkeys = if m.passkey.enabled {
+        keys("passkey", false)
+    } else {
+        0
+    };
+    let security_keys = if m.webauthn.enabled && m.webauthn.config.passwordless {
+        keys("webauthn", true)
+    } else {
+        0
+    };
+    password + passkeys + security_keys
+}
+
 /// The credential of type `kind` holding `set` (identifiers are the caller's to fill).
 pub fn credential(
     kind: &str,
@@ -73,7 +119,7 @@ pub async fn remove(
     texts: RemoveTexts,
     locks_out: impl Fn(&StoredKey) -> bool,
 ) -> Result<Changed> {
-    let mut set = keys_of(identity, kind);
+    let mut set = keys_to_change(identity, kind)?;
     if set.credentials.is_empty() {
         f.ui.messages.push(Message::error(
             4000001,

@@ -237,7 +237,7 @@ fn registration_nodes(r: &Registry, f: &mut Flow) -> Result<()> {
 }
 
 fn settings_nodes(r: &Registry, f: &mut Flow, identity: &Identity) -> Result<()> {
-    let lone = identity.first_factor_count() < 2;
+    let lone = key_sets::first_factors(r, identity) < 2;
     for key in keys_of(identity).credentials {
         let (name, ctx) = ceremony::remove_context(&key);
         f.ui.nodes.push(
@@ -414,11 +414,11 @@ async fn update_settings(
             // Kratos puts the message on a `webauthn_remove` node, made for it if need be.
             node: "webauthn_remove",
         };
-        let lone = identity.first_factor_count() < 2;
+        let lone = key_sets::first_factors(r, identity) < 2;
         return key_sets::remove(r, f, identity, ID, &hex_id, texts, |_| lone).await;
     }
     let now = r.clock.now();
-    let mut set = keys_of(identity);
+    let mut set = key_sets::keys_to_change(identity, ID)?;
     let Some(answer) = field(fields, "passkey_settings_register").filter(|v| !v.is_empty()) else {
         f.ui.messages.push(Message::error(4010004, "Could not find a strategy to update your settings. Did you fill out the form correctly?"));
         return Ok(Changed::Invalid);

@@ -143,7 +143,7 @@ fn display_name_node() -> Node {
 }
 
 fn settings_nodes(r: &Registry, f: &mut Flow, identity: &Identity) -> Result<()> {
-    let first_factors = identity.first_factor_count();
+    let first_factors = key_sets::first_factors(r, identity);
     for key in keys_of(identity).credentials {
         let (name, ctx) = ceremony::remove_context(&key);
         f.ui.nodes.push(
@@ -422,7 +422,8 @@ async fn register(r: &Registry, f: &mut Flow, fields: &Fields) -> Result<Option<
         f.ui.messages.push(ceremony::no_identifiers());
         return Ok(None);
     }
-    f.internal.remove(&Rp::Webauthn.state_key());
+    // The state stays: should storing the identity fail (an address in use), the form is
+    // answered again with the same challenge; the flow passes only once anyway.
     Ok(Some(identity))
 }
 
@@ -463,14 +464,14 @@ async fn update_settings(
             node: "webauthn_remove",
         };
         // Keys that are only a second factor can always go.
-        let lone = identity.first_factor_count() < 2;
+        let lone = key_sets::first_factors(r, identity) < 2;
         return key_sets::remove(r, f, identity, ID, &hex_id, texts, |k| {
             k.is_passwordless && lone
         })
         .await;
     }
     let now = r.clock.now();
-    let mut set = keys_of(identity);
+    let mut set = key_sets::keys_to_change(identity, ID)?;
     let Some(answer) = field(fields, "webauthn_register").filter(|v| !v.is_empty()) else {
         f.ui.messages.push(Message::error(4010004, "Could not find a strategy to update your settings. Did you fill out the form correctly?"));
         return Ok(Changed::Invalid);
