@@ -128,9 +128,12 @@ pub async fn init(
             .filter(|_| req.csrf_secret.is_some())
             .unwrap_or_default(),
     ));
-    // An aal2 flow's second factors are those the session's identity has: read it once for all.
-    let owner = match (&req.current, aal) {
-        (Some((s, _)), Aal::Aal2) => r.persister.get_identity(s.identity_id, true).await?,
+    // An aal2 flow's second factors, and what a refresh re-checks, are those the session's
+    // identity has: read it once for all.
+    let owner = match &req.current {
+        Some((s, _)) if aal == Aal::Aal2 || f.refresh => {
+            r.persister.get_identity(s.identity_id, true).await?
+        }
         _ => None,
     };
     strategy::draw(r, req, &mut f, owner.as_ref()).await?;

@@ -103,9 +103,40 @@ both_backends_with!(
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["session"]["identity"]["id"], identity_id.as_str());
         assert_eq!(body["session"]["authenticator_assurance_level"], "aal1");
-        let (code, me) = app.whoami(body["session_token"].as_str().unwrap()).await;
+        let token = body["session_token"].as_str().unwrap().to_string();
+        let (code, me) = app.whoami(&token).await;
         assert_eq!(code, 200);
         assert_eq!(me["authentication_methods"][0]["method"], "passkey");
+
+        // A refresh names the account's own passkey, and re-checks the same session.
+        let flow: Value = reqwest::Client::new()
+            .get(app.public("/self-service/login/api?refresh=true"))
+            .header("X-Session-Token", &token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let options = json_value(&flow, "passkey_challenge");
+        assert_eq!(
+            options["publicKey"]["allowCredentials"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let body = json!({"method": "passkey", "passkey_login": auth.get(&options, ORIGIN)});
+        let (status, refreshed) = submit_flow(&app, "login", &flow, body, Some(&token), None).await;
+        assert_eq!(status, 200, "{refreshed}");
+        assert_eq!(refreshed["session"]["id"], me["id"]);
+        assert_eq!(
+            refreshed["session"]["authentication_methods"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 );
 

@@ -59,6 +59,7 @@ impl Strategy for Passkey {
             match (f.kind, identity) {
                 (Kind::Settings, Some(identity)) => settings_nodes(r, f, identity),
                 (Kind::Login, None) if !f.refresh => login_nodes(r, f, true),
+                (Kind::Login, Some(identity)) if f.refresh => refresh_nodes(r, f, identity),
                 (Kind::Registration, _) => registration_nodes(r, f),
                 _ => Ok(()),
             }
@@ -198,6 +199,39 @@ fn pending_options(f: &Flow) -> Option<Value> {
         .contains_key(&Rp::Passkey.state_key())
         .then(|| f.internal.get(OPTIONS).cloned())
         .flatten()
+}
+
+/// A refresh of a session: the identity's own passkeys, named to the browser.
+fn refresh_nodes(r: &Registry, f: &mut Flow, identity: &Identity) -> Result<()> {
+    let keys = keys_of(identity).credentials;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let start = ceremony::start_login(r, Rp::Passkey, &keys)?;
+    f.internal.insert(Rp::Passkey.state_key(), start.state);
+    f.ui.nodes
+        .push(Node::input(ID, "passkey_challenge", "hidden").value(start.options.to_string()));
+    if browser(f) {
+        webauthn_script::ensure(r, &mut f.ui.nodes);
+    }
+    f.ui.nodes.push(Node::input(ID, "passkey_login", "hidden"));
+    let button = calls(
+        Node::input(ID, "passkey_login_trigger", "button")
+            .value("")
+            .label(Message::info(1010021, "Sign in with passkey")),
+        f,
+        "onclick",
+        "oryPasskeyLogin",
+    );
+    f.ui.nodes.push(button);
+    if f.ui.node_mut("identifier").is_none() {
+        let name = display_name_trait(r, Some(&identity.traits))
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        f.ui.nodes
+            .push(Node::input("default", "identifier", "hidden").value(name));
+    }
+    Ok(())
 }
 
 fn registration_nodes(r: &Registry, f: &mut Flow) -> Result<()> {
