@@ -514,6 +514,7 @@ pub async fn delete_identity_credentials(
         .get_identity(id, true)
         .await?
         .ok_or_else(Error::not_found)?;
+    // As in Kratos: passkeys and code credentials are not removed through this API.
     let removable = [
         "password",
         "oidc",
@@ -521,8 +522,6 @@ pub async fn delete_identity_credentials(
         "totp",
         "lookup_secret",
         "webauthn",
-        "passkey",
-        "code",
     ];
     if !removable.contains(&kind.as_str()) {
         return Err(Error::bad_request(format!(
@@ -552,10 +551,34 @@ pub async fn delete_identity_credentials(
             ));
         }
     }
-    identity.credentials.remove(&kind);
+    if kind == "webauthn" {
+        // Only the security keys that are a second factor go; passwordless keys stay.
+        remove_mfa_keys(&mut identity, r.clock.now())?;
+    } else {
+        identity.credentials.remove(&kind);
+    }
     identity.updated_at = r.clock.now();
     r.sessions().update_identity(&identity).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Drop the identity's second-factor security keys, and its `webauthn` credential with them when
+/// no passwordless key is left.
+fn remove_mfa_keys(identity: &mut Identity, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    use crate::identity::webauthn_keys::KeySet;
+    let Some(cred) = identity.credentials.get_mut("webauthn") else {
+        return Ok(());
+    };
+    let mut set = KeySet::read(&cred.config)
+        .map_err(|e| Error::internal(format!("the stored webauthn keys cannot be read: {e}")))?;
+    set.credentials.retain(|k| k.is_passwordless);
+    if set.credentials.is_empty() {
+        identity.credentials.remove("webauthn");
+    } else {
+        cred.config = set.to_config();
+        cred.updated_at = now;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

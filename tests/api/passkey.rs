@@ -92,6 +92,16 @@ both_backends_with!(
             .json()
             .await
             .unwrap();
+        // Passkeys are not removed through the admin API, as in Kratos.
+        let res = app
+            .client
+            .delete(app.admin(&format!(
+                "/admin/identities/{identity_id}/credentials/passkey"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
         let cred = &admin["credentials"]["passkey"];
         assert_eq!(cred["identifiers"][0].as_str().unwrap().len(), 64, "{cred}");
         let key = &cred["config"]["credentials"][0];

@@ -149,6 +149,18 @@ both_backends_with!(
             (Some("webauthn"), Some("aal1"))
         );
 
+        // The admin API removes second-factor keys only: this passwordless key stays.
+        let id = body["session"]["identity"]["id"].as_str().unwrap();
+        let res = app
+            .client
+            .delete(app.admin(&format!("/admin/identities/{id}/credentials/webauthn")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        let (status, body) = log_in(&app, "key@example.com", &mut auth).await;
+        assert_eq!(status, 200, "{body}");
+
         // Someone else's key for this account: refused with 4000008, nothing issued.
         let mut other = Authenticator::new();
         other.user_handle = auth.user_handle.clone();
