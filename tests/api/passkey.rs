@@ -6,6 +6,8 @@
 use crate::both_backends_with;
 use crate::helpers::{api_flow, submit_flow, TestApp};
 use crate::soft_authenticator::Authenticator;
+use ory_kratos_client::apis::frontend_api;
+use ory_kratos_client::models::{UpdateLoginFlowBody, UpdateLoginFlowWithPasskeyMethod};
 use serde_json::{json, Value};
 
 const ORIGIN: &str = "https://app.example.com";
@@ -117,6 +119,23 @@ both_backends_with!(
         let (code, me) = app.whoami(&token).await;
         assert_eq!(code, 200);
         assert_eq!(me["authentication_methods"][0]["method"], "passkey");
+
+        // The official SDK's passkey body logs in too (the flow read over HTTP: the SDK cannot
+        // read flows, see `sdk/mod.rs`).
+        let flow = api_flow(&app, "login", None).await;
+        let options = json_value(&flow, "passkey_challenge");
+        let mut body = UpdateLoginFlowWithPasskeyMethod::new("passkey".into());
+        body.passkey_login = Some(auth.get(&options, ORIGIN));
+        let via_sdk = frontend_api::update_login_flow(
+            &crate::sdk_support::public(&app),
+            flow["id"].as_str().unwrap(),
+            UpdateLoginFlowBody::Passkey(Box::new(body)),
+            None,
+            None,
+        )
+        .await
+        .expect("updateLoginFlow with a passkey, through the SDK");
+        assert_eq!(via_sdk.session.identity.unwrap().id, identity_id);
 
         // A refresh names the account's own passkey, and re-checks the same session.
         let flow: Value = reqwest::Client::new()
