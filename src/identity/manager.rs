@@ -8,11 +8,16 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-/// The values of the traits marked `credentials.webauthn.identifier`, lower-cased, once each.
-pub fn webauthn_identifiers(values: &[crate::schema::TraitValue<'_>]) -> Vec<String> {
+/// The identifiers of credential type `kind`: the values of the traits `marked` for it,
+/// normalised as that type compares them, once each.
+fn identifiers_of(
+    values: &[crate::schema::TraitValue<'_>],
+    kind: &str,
+    marked: fn(&crate::schema::TraitExtension) -> bool,
+) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
-    for v in values.iter().filter(|v| v.ext.webauthn_identifier) {
-        let id = normalize_identifier("webauthn", &v.value);
+    for v in values.iter().filter(|v| marked(v.ext)) {
+        let id = normalize_identifier(kind, &v.value);
         if !id.is_empty() && !ids.contains(&id) {
             ids.push(id);
         }
@@ -37,19 +42,11 @@ pub fn prepare(schemas: &Schemas, identity: &mut Identity, now: DateTime<Utc>) -
     let values = schema.trait_values(&identity.traits);
 
     // Credential identifiers for credential types the identity has.
-    let mut password_ids: Vec<String> = Vec::new();
-    for v in values.iter().filter(|v| v.ext.password_identifier) {
-        let id = normalize_identifier("password", &v.value);
-        if !id.is_empty() && !password_ids.contains(&id) {
-            password_ids.push(id);
-        }
-    }
     if let Some(cred) = identity.credentials.get_mut("password") {
-        cred.identifiers = password_ids;
+        cred.identifiers = identifiers_of(&values, "password", |e| e.password_identifier);
     }
-    // Security keys are found by the traits marked `credentials.webauthn.identifier`.
     if let Some(cred) = identity.credentials.get_mut("webauthn") {
-        cred.identifiers = webauthn_identifiers(&values);
+        cred.identifiers = identifiers_of(&values, "webauthn", |e| e.webauthn_identifier);
     }
 
     // Verifiable addresses: keep the state of those that stay, add new ones as pending.

@@ -39,6 +39,11 @@ impl Rp {
         format!("{}_session_data", self.id())
     }
 
+    /// Where a flow keeps the creation options it showed (reused until the ceremony ends).
+    pub fn options_key(self) -> String {
+        format!("{}_session_options", self.id())
+    }
+
     fn timeout_ms(self) -> u64 {
         match self {
             Rp::Webauthn => 120_000,
@@ -284,6 +289,55 @@ pub fn start_login(r: &Registry, rp: Rp, keys: &[StoredKey]) -> Result<Creation>
         options: json!({ "publicKey": public_key }),
         state: serde_json::to_value(&state).unwrap_or(Value::Null),
     })
+}
+
+/// The creation options of a registration ceremony the flow began and has not finished.
+fn pending_options(f: &Flow, rp: Rp) -> Option<Value> {
+    f.internal
+        .contains_key(&rp.state_key())
+        .then(|| f.internal.get(&rp.options_key()).cloned())
+        .flatten()
+}
+
+/// The creation options a form shows: those of a registration ceremony the flow began and has
+/// not finished (a submission redraws the form before the key is checked, so the challenge must
+/// stay), else a new ceremony's (`user_id`, `user_name`), kept in the flow.
+pub fn creation_options(
+    r: &Registry,
+    f: &mut Flow,
+    rp: Rp,
+    user_id: &[u8],
+    user_name: &str,
+) -> Result<Value> {
+    if let Some(options) = pending_options(f, rp) {
+        return Ok(options);
+    }
+    let creation = start_registration(r, rp, user_id, user_name)?;
+    f.internal.insert(rp.state_key(), creation.state);
+    f.internal
+        .insert(rp.options_key(), creation.options.clone());
+    Ok(creation.options)
+}
+
+/// Forget a finished ceremony (the next form asks anew).
+pub fn forget(f: &mut Flow, rp: Rp) {
+    f.internal.remove(&rp.state_key());
+    f.internal.remove(&rp.options_key());
+}
+
+/// The user handle the flow's creation options gave the authenticator.
+pub fn options_user_handle(f: &Flow, rp: Rp) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let options = f.internal.get(&rp.options_key())?;
+    let id = options.pointer("/publicKey/user/id")?.as_str()?;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .ok()
+}
+
+/// 4000001: a login answer that is not an assertion at all.
+pub fn unparsable_assertion() -> Message {
+    Message::error(4000001, "Unable to parse WebAuthn response.")
 }
 
 /// A login's answer as the browser sent it, or None when it is not an assertion at all.

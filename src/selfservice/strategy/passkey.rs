@@ -24,8 +24,6 @@ use serde_json::{json, Value};
 pub struct Passkey;
 
 const ID: &str = "passkey";
-/// Where a flow keeps the creation options it showed (with the user handle in them).
-const OPTIONS: &str = "passkey_session_options";
 
 impl Strategy for Passkey {
     fn id(&self) -> &'static str {
@@ -193,14 +191,6 @@ fn login_nodes(r: &Registry, f: &mut Flow, with_trigger: bool) -> Result<()> {
     Ok(())
 }
 
-/// The creation options of a registration ceremony the flow began and has not finished.
-fn pending_options(f: &Flow) -> Option<Value> {
-    f.internal
-        .contains_key(&Rp::Passkey.state_key())
-        .then(|| f.internal.get(OPTIONS).cloned())
-        .flatten()
-}
-
 /// A refresh of a session: the identity's own passkeys, named to the browser.
 fn refresh_nodes(r: &Registry, f: &mut Flow, identity: &Identity) -> Result<()> {
     let keys = keys_of(identity).credentials;
@@ -241,16 +231,7 @@ fn registration_nodes(r: &Registry, f: &mut Flow) -> Result<()> {
             "Could not find the trait that names a passkey's user: mark one `credentials.passkey.display_name` or `credentials.webauthn.identifier` in the identity schema.",
         ));
     };
-    let options = match pending_options(f) {
-        Some(o) => o,
-        None => {
-            let creation =
-                ceremony::start_registration(r, Rp::Passkey, new_handle().as_bytes(), "")?;
-            f.internal.insert(Rp::Passkey.state_key(), creation.state);
-            f.internal.insert(OPTIONS.into(), creation.options.clone());
-            creation.options
-        }
-    };
+    let options = ceremony::creation_options(r, f, Rp::Passkey, new_handle().as_bytes(), "")?;
     let data = json!({ "credentialOptions": options, "displayNameFieldName": field_name });
     f.ui.nodes
         .push(Node::input(ID, "passkey_create_data", "hidden").value(data.to_string()));
@@ -290,18 +271,8 @@ fn settings_nodes(r: &Registry, f: &mut Flow, identity: &Identity) -> Result<()>
         f.ui.messages.push(ceremony::no_identifiers());
         return Ok(());
     };
-    // A ceremony shown and not yet finished keeps its challenge and handle (a submission redraws
-    // the form before the key is checked); a finished one is forgotten.
-    let options = match pending_options(f) {
-        Some(o) => o,
-        None => {
-            let creation =
-                ceremony::start_registration(r, Rp::Passkey, new_handle().as_bytes(), &user_name)?;
-            f.internal.insert(Rp::Passkey.state_key(), creation.state);
-            f.internal.insert(OPTIONS.into(), creation.options.clone());
-            creation.options
-        }
-    };
+    let options =
+        ceremony::creation_options(r, f, Rp::Passkey, new_handle().as_bytes(), &user_name)?;
     if browser(f) {
         webauthn_script::ensure(r, &mut f.ui.nodes);
     }
@@ -334,10 +305,7 @@ async fn login(r: &Registry, f: &mut Flow, fields: &Fields) -> Result<Option<Log
         )));
     };
     let Some(rsp) = ceremony::parse_assertion(&answer) else {
-        f.ui.messages.push(Message::error(
-            4000001,
-            "Unable to parse WebAuthn response.",
-        ));
+        f.ui.messages.push(ceremony::unparsable_assertion());
         return Ok(None);
     };
     let handle = rsp
@@ -375,20 +343,6 @@ async fn login(r: &Registry, f: &mut Flow, fields: &Fields) -> Result<Option<Log
     }))
 }
 
-/// The user handle the flow's creation options gave the authenticator.
-fn options_handle(f: &Flow) -> Option<String> {
-    use base64::Engine;
-    let id = f
-        .internal
-        .get(OPTIONS)?
-        .pointer("/publicKey/user/id")?
-        .as_str()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(id)
-        .ok()?;
-    String::from_utf8(bytes).ok()
-}
-
 async fn register(r: &Registry, f: &mut Flow, fields: &Fields) -> Result<Option<Identity>> {
     let answer = field(fields, "passkey_register").unwrap_or_default();
     if answer.is_empty() || answer == "true" {
@@ -414,7 +368,9 @@ async fn register(r: &Registry, f: &mut Flow, fields: &Fields) -> Result<Option<
             return Ok(None);
         }
     };
-    let Some(handle) = options_handle(f) else {
+    let Some(handle) =
+        ceremony::options_user_handle(f, Rp::Passkey).and_then(|h| String::from_utf8(h).ok())
+    else {
         return Err(crate::error::Error::internal(
             "Expected WebAuthN in internal context to be an object.",
         ));
@@ -472,7 +428,9 @@ async fn update_settings(
             return Ok(Changed::Invalid);
         }
     };
-    let Some(handle) = options_handle(f) else {
+    let Some(handle) =
+        ceremony::options_user_handle(f, Rp::Passkey).and_then(|h| String::from_utf8(h).ok())
+    else {
         return Err(crate::error::Error::internal(
             "Expected WebAuthN in internal context to be an object.",
         ));
@@ -486,8 +444,7 @@ async fn update_settings(
     identifiers.push(handle);
     let updated = key_sets::with_keys(identity, ID, &set, identifiers, now);
     r.sessions().update_identity(&updated).await?;
-    f.internal.remove(&Rp::Passkey.state_key());
-    f.internal.remove(OPTIONS);
+    ceremony::forget(f, Rp::Passkey);
     let method = AuthenticationMethod::first_factor(ID, now);
     r.sessions().add_method(session, method).await?;
     Ok(Changed::Saved(Box::new(updated)))

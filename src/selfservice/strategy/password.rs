@@ -73,13 +73,13 @@ impl Strategy for Password {
     fn nodes<'a>(
         &'a self,
         r: &'a Registry,
-        req: &'a FlowRequest,
+        _req: &'a FlowRequest,
         f: &'a mut Flow,
-        _identity: Option<&'a Identity>,
+        identity: Option<&'a Identity>,
     ) -> Fut<'a, ()> {
         Box::pin(async move {
             match f.kind {
-                Kind::Login => login_nodes(r, req, f).await?,
+                Kind::Login => login_nodes(f, identity)?,
                 Kind::Registration => {
                     super::traits::ensure_nodes(r, f);
                     f.ui.nodes.push(new_password_node());
@@ -138,20 +138,14 @@ fn submit_node(label: Message) -> Node {
     Node::input(ID, "method", "submit").value(ID).label(label)
 }
 
-/// Login nodes: the identifier (hidden and filled in on a refresh), the password, the button.
-async fn login_nodes(r: &Registry, req: &FlowRequest, f: &mut Flow) -> Result<()> {
-    let refresh_identifier = match (&req.current, f.refresh) {
-        (Some((s, _)), true) => r
-            .persister
-            .get_identity(s.identity_id, true)
-            .await?
-            .and_then(|i| {
-                i.credentials
-                    .get(ID)
-                    .and_then(|c| c.identifiers.first().cloned())
-            }),
-        _ => None,
-    };
+/// Login nodes: the identifier (hidden and filled in on a refresh, from `owner`: the refreshed
+/// session's identity, read once by the login flow), the password, the button.
+fn login_nodes(f: &mut Flow, owner: Option<&Identity>) -> Result<()> {
+    let refresh_identifier = owner.filter(|_| f.refresh).and_then(|i| {
+        i.credentials
+            .get(ID)
+            .and_then(|c| c.identifiers.first().cloned())
+    });
     match refresh_identifier {
         Some(identifier) => {
             f.ui.nodes

@@ -23,8 +23,6 @@ use serde_json::{json, Value};
 pub struct Webauthn;
 
 const ID: &str = "webauthn";
-/// Where a registration flow keeps the options it showed (reused on every re-render).
-const OPTIONS: &str = "webauthn_session_options";
 
 fn passwordless(r: &Registry) -> bool {
     r.config.selfservice.methods.webauthn.config.passwordless
@@ -156,18 +154,7 @@ fn settings_nodes(r: &Registry, f: &mut Flow, identity: &Identity) -> Result<()>
                 ),
         );
     }
-    // A ceremony shown and not yet finished keeps its challenge (a submission redraws the form
-    // before the key is checked); a finished one is forgotten, so the next form asks anew.
-    let options = match pending_options(f) {
-        Some(o) => o,
-        None => {
-            let creation =
-                ceremony::start_registration(r, Rp::Webauthn, identity.id.0.as_bytes(), "")?;
-            f.internal.insert(Rp::Webauthn.state_key(), creation.state);
-            f.internal.insert(OPTIONS.into(), creation.options.clone());
-            creation.options
-        }
-    };
+    let options = ceremony::creation_options(r, f, Rp::Webauthn, identity.id.0.as_bytes(), "")?;
     f.ui.nodes.push(display_name_node());
     f.ui.nodes
         .push(Node::input(ID, "webauthn_register", "hidden").value(""));
@@ -249,26 +236,10 @@ fn first_factor_nodes(f: &mut Flow) {
     );
 }
 
-/// The creation options of a registration ceremony the flow began and has not finished.
-fn pending_options(f: &Flow) -> Option<Value> {
-    f.internal
-        .contains_key(&Rp::Webauthn.state_key())
-        .then(|| f.internal.get(OPTIONS).cloned())
-        .flatten()
-}
-
 fn registration_nodes(r: &Registry, f: &mut Flow) -> Result<()> {
     super::traits::ensure_nodes(r, f);
-    let options = match pending_options(f) {
-        Some(o) => o,
-        None => {
-            let creation =
-                ceremony::start_registration(r, Rp::Webauthn, uuid::Uuid::new_v4().as_bytes(), "")?;
-            f.internal.insert(Rp::Webauthn.state_key(), creation.state);
-            f.internal.insert(OPTIONS.into(), creation.options.clone());
-            creation.options
-        }
-    };
+    let options =
+        ceremony::creation_options(r, f, Rp::Webauthn, uuid::Uuid::new_v4().as_bytes(), "")?;
     f.ui.nodes.push(display_name_node());
     f.ui.nodes
         .push(Node::input(ID, "webauthn_register", "hidden").value(""));
@@ -280,10 +251,6 @@ fn registration_nodes(r: &Registry, f: &mut Flow) -> Result<()> {
     ));
     webauthn_script::ensure(r, &mut f.ui.nodes);
     Ok(())
-}
-
-fn unparsable_login() -> Message {
-    Message::error(4000001, "Unable to parse WebAuthn response.")
 }
 
 async fn login(
@@ -369,7 +336,7 @@ async fn login(
 /// Verify a login's answer against `keys`; the reason on the flow when it does not verify.
 fn check(r: &Registry, f: &mut Flow, answer: &str, keys: &[StoredKey]) -> Result<bool> {
     let Some(rsp) = ceremony::parse_assertion(answer) else {
-        f.ui.messages.push(unparsable_login());
+        f.ui.messages.push(ceremony::unparsable_assertion());
         return Ok(false);
     };
     if !ceremony::verify_login(r, Rp::Webauthn, f, &rsp, keys)? {
@@ -377,15 +344,6 @@ fn check(r: &Registry, f: &mut Flow, answer: &str, keys: &[StoredKey]) -> Result
         return Ok(false);
     }
     Ok(true)
-}
-
-/// The user handle a registration's options gave the authenticator.
-fn options_user_handle(options: &Value) -> Option<Vec<u8>> {
-    use base64::Engine;
-    let id = options.pointer("/publicKey/user/id")?.as_str()?;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(id)
-        .ok()
 }
 
 async fn register(r: &Registry, f: &mut Flow, fields: &Fields) -> Result<Option<Identity>> {
@@ -407,7 +365,7 @@ async fn register(r: &Registry, f: &mut Flow, fields: &Fields) -> Result<Option<
             return Ok(None);
         }
     };
-    let handle = f.internal.get(OPTIONS).and_then(options_user_handle);
+    let handle = ceremony::options_user_handle(f, Rp::Webauthn);
     let schema = r.schemas.default_schema().clone();
     let mut identity = Identity::new(&schema.id, traits, now);
     let set = KeySet {
@@ -504,8 +462,7 @@ async fn update_settings(
         return Ok(Changed::Invalid);
     }
     r.sessions().update_identity(&updated).await?;
-    f.internal.remove(&Rp::Webauthn.state_key());
-    f.internal.remove(OPTIONS);
+    ceremony::forget(f, Rp::Webauthn);
     let method = if is_passwordless {
         AuthenticationMethod::first_factor(ID, now)
     } else {
